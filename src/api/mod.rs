@@ -1,0 +1,135 @@
+//! poem-openapi adapters: one `*Api` struct per resource, their DTOs, the error envelope and the request edge
+//! (request ids, body limits, access logs). A handler checks auth, calls one service method and maps the result.
+
+pub mod admin;
+pub mod dto;
+pub mod error;
+pub mod health;
+
+use std::time::Instant;
+
+use poem::http::{HeaderValue, StatusCode};
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use tracing::Instrument;
+
+use crate::service::RequestMeta;
+use error::ApiError;
+
+/// The request id of the current request, stored in its extensions by [`edge`].
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Accepts a client-supplied request id only when it is short and plain.
+fn sane_request_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// Audit facts about a request: its id, the client's address and user agent.
+pub fn request_meta(req: &Request) -> RequestMeta {
+    RequestMeta {
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        source_ip: req
+            .remote_addr()
+            .as_socket_addr()
+            .map(|a| a.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect()),
+    }
+}
+
+/// The request edge shared by both listeners: assigns a request id (echoed in `X-Request-Id`), bounds the body
+/// size, turns every error into the envelope and logs one line per request inside a span with the request id.
+pub async fn edge<E: Endpoint>(
+    ep: E,
+    mut req: Request,
+    body_limit: usize,
+    listener: &'static str,
+) -> poem::Result<Response> {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| sane_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let span = tracing::info_span!(
+        "request",
+        request.id = %id,
+        listener,
+        http.method = %method,
+        http.path = %path,
+        http.status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    );
+    async move {
+        let resp = match limit_body(&mut req, body_limit).await {
+            Err(e) => e.into_response(),
+            Ok(()) => match ep.call(req).await {
+                Ok(r) => r.into_response(),
+                Err(e) => error::envelope_for(e),
+            },
+        };
+        let mut resp = resp;
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            resp.headers_mut().insert("x-request-id", v);
+        }
+        let span = tracing::Span::current();
+        let status = resp.status().as_u16();
+        span.record("http.status", status);
+        span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
+        if resp.status().is_server_error() {
+            tracing::warn!("request failed");
+        } else {
+            tracing::debug!("request served");
+        }
+        Ok(resp)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Refuses bodies over `limit` bytes: at once when `Content-Length` says so, otherwise while reading.
+async fn limit_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body too large",
+            format!("the limit is {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(n) if n > limit => Err(too_large()),
+        Some(_) => Ok(()),
+        None if req.headers().contains_key("transfer-encoding") => {
+            let body = req.take_body();
+            let bytes = body.into_bytes_limit(limit).await.map_err(|e| match e {
+                poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+                other => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    "unable to read request body",
+                    other.to_string(),
+                ),
+            })?;
+            req.set_body(Body::from_bytes(bytes));
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}

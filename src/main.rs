@@ -1,0 +1,431 @@
+//! The `tessera` command line: serve, migrate, tenant, api-key, openapi, config.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use tessera::bootstrap::{self, StartOptions};
+use tessera::clock::{Clock, rfc3339};
+use tessera::config::{Config, LogFormat};
+use tessera::model::{TenantConfig, TenantId};
+use tessera::service::{RequestMeta, Tessera};
+
+#[derive(Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "A multi-tenant, passkey-only authentication service"
+)]
+struct Cli {
+    /// TOML configuration file (default: ./tessera.toml when present).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Print results as JSON, for machines.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the public and admin listeners.
+    Serve {
+        /// Development mode: generate a server secret and admin key kept beside the database, and create a
+        /// development tenant on an empty database.
+        #[arg(long)]
+        dev: bool,
+        /// Do not apply pending migrations at start (for deployments that migrate in a job).
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply, roll back or list database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Manage tenants directly in the database.
+    Tenant {
+        #[command(subcommand)]
+        action: TenantAction,
+    },
+    /// Manage tenant API keys directly in the database.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+    /// Print an OpenAPI document.
+    Openapi {
+        /// Which listener's document.
+        #[arg(value_enum, default_value = "public")]
+        listener: Listener,
+    },
+    /// Show the effective configuration.
+    Config {
+        /// Print the configuration with secrets redacted.
+        #[arg(long)]
+        dump: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Listener {
+    Public,
+    Admin,
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back migrations.
+    Down {
+        /// How many to roll back (all when omitted).
+        #[arg(long)]
+        steps: Option<u32>,
+    },
+    /// List migrations and whether they are applied.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum TenantAction {
+    /// Create a tenant with an API key.
+    Create {
+        /// Tenant name.
+        #[arg(long)]
+        name: String,
+        /// Relying party id (a domain such as example.com).
+        #[arg(long)]
+        rp_id: String,
+        /// Relying party name shown by authenticators (default: the tenant name).
+        #[arg(long)]
+        rp_name: Option<String>,
+        /// Allowed origin; repeat for several.
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+    },
+    /// List tenants.
+    List,
+    /// Show a tenant with its configuration.
+    Show {
+        /// Tenant id.
+        id: String,
+    },
+    /// Delete a tenant and everything it owns.
+    Delete {
+        /// Tenant id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyAction {
+    /// Create an API key; its value is printed once.
+    Create {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Key name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List a tenant's API keys (without values).
+    List {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke an API key.
+    Revoke {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Key id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Pretty => builder.compact().init(),
+    }
+}
+
+fn parse_tenant(id: &str) -> anyhow::Result<TenantId> {
+    TenantId::parse(id).with_context(|| format!("{id:?} is not a tenant id (a UUID)"))
+}
+
+/// Prints `value` as JSON, or `text` for people.
+fn out(json_mode: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
+    if json_mode {
+        println!("{value}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn services(config: &mut Config) -> anyhow::Result<Tessera> {
+    let secret = bootstrap::resolve_secret(config, false)?;
+    let db = bootstrap::connect(config).await?;
+    if tessera::repo::pending_migrations(&db).await? > 0 {
+        anyhow::bail!("migrations are pending: run `tessera migrate up` first");
+    }
+    Ok(Tessera::new(db, &secret, Clock::System))
+}
+
+async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let mut config = Config::load(cli.config.as_deref(), &env)?;
+    init_logging(&config);
+    for name in Config::unknown_env_vars(&env) {
+        tracing::warn!(variable = %name, "unknown TESSERA_ variable ignored");
+    }
+    let json_mode = cli.json;
+    let meta = RequestMeta {
+        user_agent: Some("tessera-cli".into()),
+        ..Default::default()
+    };
+
+    match cli.command {
+        Command::Serve { dev, no_migrate } => {
+            if no_migrate {
+                config.migrate_on_start = false;
+            }
+            let started = std::time::Instant::now();
+            let running = bootstrap::start(
+                config.clone(),
+                StartOptions { dev, clock: None },
+                shutdown_signal(),
+            )
+            .await?;
+            tracing::info!(
+                public = %running.public_addr,
+                admin = %running.admin_addr,
+                startup_ms = started.elapsed().as_millis() as u64,
+                "tessera is ready"
+            );
+            if let Some(dev_tenant) = &running.dev_tenant {
+                let admin_key = running
+                    .admin_api_key
+                    .as_ref()
+                    .map(|k| k.expose().to_string())
+                    .unwrap_or_default();
+                out(
+                    json_mode,
+                    json!({"tenant_id": dev_tenant.tenant_id, "api_key": dev_tenant.api_key, "admin_api_key": admin_key,
+                           "public_url": format!("http://localhost:{}", running.public_addr.port()),
+                           "admin_url": format!("http://{}", running.admin_addr)}),
+                    || {
+                        format!(
+                            "\nDevelopment tenant created (shown once; keep these):\n  tenant id:     {}\n  api key:       {}\n  admin api key: {}\n  public API:    http://localhost:{}  (docs at /docs)\n  admin API:     http://{}  (docs at /docs)\n",
+                            dev_tenant.tenant_id,
+                            dev_tenant.api_key,
+                            admin_key,
+                            running.public_addr.port(),
+                            running.admin_addr
+                        )
+                    },
+                );
+            }
+            running.task.await.context("server task")??;
+            Ok(())
+        }
+        Command::Migrate { action } => {
+            let db = bootstrap::connect(&config).await?;
+            match action {
+                MigrateAction::Up => {
+                    tessera::repo::migrate_up(&db).await?;
+                    out(json_mode, json!({"migrated": "up"}), || {
+                        "migrations applied".into()
+                    });
+                }
+                MigrateAction::Down { steps } => {
+                    tessera::repo::migrate_down(&db, steps).await?;
+                    out(json_mode, json!({"migrated": "down"}), || {
+                        "migrations rolled back".into()
+                    });
+                }
+                MigrateAction::Status => {
+                    let status = tessera::repo::migration_status(&db).await?;
+                    out(
+                        json_mode,
+                        json!(
+                            status
+                                .iter()
+                                .map(|(n, a)| json!({"name": n, "applied": a}))
+                                .collect::<Vec<_>>()
+                        ),
+                        || {
+                            status
+                                .iter()
+                                .map(|(n, a)| {
+                                    format!("{} {n}", if *a { "applied" } else { "pending" })
+                                })
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        },
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Tenant { action } => {
+            let t = services(&mut config).await?;
+            match action {
+                TenantAction::Create {
+                    name,
+                    rp_id,
+                    rp_name,
+                    origins,
+                } => {
+                    let cfg =
+                        TenantConfig::new(&rp_id, rp_name.as_deref().unwrap_or(&name), origins);
+                    let created = t
+                        .create_tenant(&name, cfg, true, &meta)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let key = created.api_key.map(|(_, v)| v).unwrap_or_default();
+                    out(
+                        json_mode,
+                        json!({"id": created.tenant.id.to_string(), "display_name": created.tenant.display_name, "api_key": key}),
+                        || format!("tenant {}\napi key {key} (shown once)", created.tenant.id),
+                    );
+                }
+                TenantAction::List => {
+                    let tenants = t.list_tenants().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    out(
+                        json_mode,
+                        json!(tenants.iter().map(|x| json!({"id": x.id.to_string(), "display_name": x.display_name, "created_at": rfc3339(x.created_at)})).collect::<Vec<_>>()),
+                        || tenants.iter().map(|x| format!("{}  {}", x.id, x.display_name)).collect::<Vec<_>>().join("\n"),
+                    );
+                }
+                TenantAction::Show { id } => {
+                    let (tenant, cfg) = t
+                        .get_tenant(parse_tenant(&id)?)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let doc = json!({"id": tenant.id.to_string(), "display_name": tenant.display_name, "config": *cfg});
+                    out(json_mode, doc.clone(), || {
+                        serde_json::to_string_pretty(&doc).unwrap_or_default()
+                    });
+                }
+                TenantAction::Delete { id } => {
+                    t.delete_tenant(parse_tenant(&id)?)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    out(json_mode, json!({"deleted": id}), || {
+                        format!("tenant {id} deleted")
+                    });
+                }
+            }
+            Ok(())
+        }
+        Command::ApiKey { action } => {
+            let t = services(&mut config).await?;
+            match action {
+                ApiKeyAction::Create { tenant, name } => {
+                    let (key, value) = t
+                        .create_api_key(parse_tenant(&tenant)?, &name, &meta)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    out(
+                        json_mode,
+                        json!({"id": key.id, "name": key.name, "secret": value}),
+                        || format!("api key {} ({})\n{value} (shown once)", key.id, key.name),
+                    );
+                }
+                ApiKeyAction::List { tenant } => {
+                    let keys = t
+                        .list_api_keys(parse_tenant(&tenant)?)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    out(
+                        json_mode,
+                        json!(keys.iter().map(|k| json!({"id": k.id, "name": k.name, "prefix": k.prefix, "created_at": rfc3339(k.created_at), "revoked": k.revoked_at.is_some()})).collect::<Vec<_>>()),
+                        || keys.iter().map(|k| format!("{}  {}  {}…{}", k.id, k.name, k.prefix, if k.revoked_at.is_some() { "  (revoked)" } else { "" })).collect::<Vec<_>>().join("\n"),
+                    );
+                }
+                ApiKeyAction::Revoke { tenant, id } => {
+                    t.revoke_api_key(parse_tenant(&tenant)?, &id, &meta)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    out(json_mode, json!({"revoked": id}), || {
+                        format!("api key {id} revoked")
+                    });
+                }
+            }
+            Ok(())
+        }
+        Command::Openapi { listener } => {
+            let tessera = tessera::server::offline_services().await?;
+            let (public, admin) = tessera::server::openapi_documents(&tessera);
+            println!(
+                "{}",
+                match listener {
+                    Listener::Public => public,
+                    Listener::Admin => admin,
+                }
+            );
+            Ok(())
+        }
+        Command::Config { dump } => {
+            let redacted = config.redacted();
+            if dump || json_mode {
+                if json_mode {
+                    println!("{}", json!(redacted));
+                } else {
+                    for (k, v) in redacted {
+                        println!("{k} = {v}");
+                    }
+                }
+            } else {
+                println!("configuration is valid (use --dump to print it)");
+            }
+            Ok(())
+        }
+    }
+}

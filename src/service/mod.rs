@@ -1,0 +1,103 @@
+//! The rules of Tessera: tenants, API keys, signing keys, users and the audit log.
+//!
+//! Services take the tenant first, validate their inputs, write the audit log and call `repo/`. They know nothing
+//! of HTTP: errors are [`Error`] values that `api/error.rs` maps to responses once.
+
+pub mod api_keys;
+pub mod audit;
+pub mod crypto;
+pub mod signing_keys;
+pub mod tenants;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use crate::clock::Clock;
+use crate::config::SecretKey;
+use crate::model::{ApiKey, TenantConfig, TenantId};
+use crate::repo::RepoError;
+use crypto::ServerKeys;
+
+/// A service failure, mapped to an HTTP status by the API layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The named resource does not exist in this tenant (or at all).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The input broke one or more rules; each message names its field.
+    #[error("invalid input: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+    /// The resource already exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// The API key is missing, unknown, revoked or of another tenant.
+    #[error("the API key is missing or invalid")]
+    InvalidApiKey,
+    /// A database failure.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    /// Any other failure that is not the caller's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Error::Repo(RepoError::Db(e))
+    }
+}
+
+/// Result of a service call.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Facts about the HTTP request behind a service call, for the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    /// The request id.
+    pub request_id: Option<String>,
+    /// The client's IP address.
+    pub source_ip: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+}
+
+/// How long cached tenant configurations and API-key lookups live before they are read again; changes made on
+/// this replica invalidate them at once, changes made on another replica are seen within this time.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Process-wide service state: the database, the clock, the keys derived from the server secret and the caches.
+#[derive(Clone)]
+pub struct Tessera {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The clock.
+    pub clock: Clock,
+    /// Keys derived from the server secret.
+    pub keys: Arc<ServerKeys>,
+    /// API-key lookups by key hash (`None` caches a miss).
+    api_keys: moka::future::Cache<String, Option<ApiKey>>,
+    /// Tenant configurations.
+    configs: moka::future::Cache<TenantId, Arc<TenantConfig>>,
+}
+
+impl Tessera {
+    /// Builds the services over a database with the server secret.
+    pub fn new(db: DatabaseConnection, secret: &SecretKey, clock: Clock) -> Self {
+        Tessera {
+            db,
+            clock,
+            keys: Arc::new(ServerKeys::derive(secret)),
+            api_keys: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(CACHE_TTL)
+                .build(),
+            configs: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(CACHE_TTL)
+                .build(),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Tenant users as the admin API sees them.
+
+use super::audit::AuditSubject;
+use super::{Error, RequestMeta, Result, Tessera};
+use crate::model::{Page, PageRequest, SortDirection, TenantId, User};
+use crate::repo;
+
+impl Tessera {
+    /// A page of a tenant's users.
+    pub async fn list_users(
+        &self,
+        tenant: TenantId,
+        page: PageRequest,
+        direction: SortDirection,
+    ) -> Result<Page<User>> {
+        self.require_tenant(tenant).await?;
+        Ok(repo::users::list(&self.db, tenant, page, direction).await?)
+    }
+
+    /// A tenant's user by internal id or application user id.
+    pub async fn get_user(&self, tenant: TenantId, id: &str) -> Result<User> {
+        self.require_tenant(tenant).await?;
+        repo::users::find(&self.db, tenant, id)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+
+    /// Deletes a tenant's user with their credentials and transactions.
+    pub async fn delete_user(&self, tenant: TenantId, id: &str, meta: &RequestMeta) -> Result<()> {
+        let user = self.get_user(tenant, id).await?;
+        if !repo::users::delete(&self.db, tenant, &user.id).await? {
+            return Err(Error::NotFound("user"));
+        }
+        self.audit(
+            tenant,
+            "user_deleted",
+            None,
+            meta,
+            AuditSubject {
+                user_id: Some(user.user_id),
+                ..Default::default()
+            },
+        )
+        .await;
+        Ok(())
+    }
+}
