@@ -277,11 +277,10 @@ impl Config {
         if let Some(v) = file.database_max_connections {
             cfg.database_max_connections = v;
         }
-        if let Some(v) = layer.env("TESSERA_DATABASE_MAX_CONNECTIONS") {
-            if let Some(n) = layer.parse("TESSERA_DATABASE_MAX_CONNECTIONS", &v) {
+        if let Some(v) = layer.env("TESSERA_DATABASE_MAX_CONNECTIONS")
+            && let Some(n) = layer.parse("TESSERA_DATABASE_MAX_CONNECTIONS", &v) {
                 cfg.database_max_connections = n;
             }
-        }
         if cfg.database_max_connections == 0 {
             layer
                 .errors
@@ -296,16 +295,14 @@ impl Config {
                 "public_addr" => file.public_addr.clone(),
                 _ => file.admin_addr.clone(),
             };
-            if let Some(v) = file_value {
-                if let Some(a) = layer.parse(key, &v) {
+            if let Some(v) = file_value
+                && let Some(a) = layer.parse(key, &v) {
                     *slot = a;
                 }
-            }
-            if let Some(v) = layer.env(env_name) {
-                if let Some(a) = layer.parse(env_name, &v) {
+            if let Some(v) = layer.env(env_name)
+                && let Some(a) = layer.parse(env_name, &v) {
                     *slot = a;
                 }
-            }
         }
 
         cfg.admin_api_key = secret_value(
@@ -314,13 +311,12 @@ impl Config {
             "TESSERA_ADMIN_API_KEY",
         )
         .map(Secret::new);
-        if let Some(k) = &cfg.admin_api_key {
-            if k.expose().len() < 16 {
+        if let Some(k) = &cfg.admin_api_key
+            && k.expose().len() < 16 {
                 layer
                     .errors
                     .push("admin_api_key: must be at least 16 characters".into());
             }
-        }
 
         if let Some(hex_key) = secret_value(
             &mut layer,
@@ -336,11 +332,10 @@ impl Config {
         if let Some(v) = file.migrate_on_start {
             cfg.migrate_on_start = v;
         }
-        if let Some(v) = layer.env("TESSERA_MIGRATE_ON_START") {
-            if let Some(b) = layer.parse_bool("TESSERA_MIGRATE_ON_START", &v) {
+        if let Some(v) = layer.env("TESSERA_MIGRATE_ON_START")
+            && let Some(b) = layer.parse_bool("TESSERA_MIGRATE_ON_START", &v) {
                 cfg.migrate_on_start = b;
             }
-        }
 
         let log_format = layer.env("TESSERA_LOG_FORMAT").or(file.log_format);
         if let Some(v) = log_format {
@@ -365,11 +360,10 @@ impl Config {
         if let Some(v) = file.body_limit {
             cfg.body_limit = v;
         }
-        if let Some(v) = layer.env("TESSERA_BODY_LIMIT") {
-            if let Some(n) = layer.parse("TESSERA_BODY_LIMIT", &v) {
+        if let Some(v) = layer.env("TESSERA_BODY_LIMIT")
+            && let Some(n) = layer.parse("TESSERA_BODY_LIMIT", &v) {
                 cfg.body_limit = n;
             }
-        }
         if cfg.body_limit < 1024 {
             layer
                 .errors

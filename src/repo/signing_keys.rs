@@ -58,10 +58,12 @@ pub async fn insert<C: ConnectionTrait>(db: &C, key: &StoredKey) -> RepoResult<(
     Ok(())
 }
 
-/// A tenant's keys, newest first.
+/// A tenant's keys: the active one first, then the others newest first.
 pub async fn list<C: ConnectionTrait>(db: &C, tenant: TenantId) -> RepoResult<Vec<StoredKey>> {
     signing_key::Entity::find()
         .filter(signing_key::Column::TenantId.eq(tenant.to_string()))
+        // "active" sorts before "retired".
+        .order_by_asc(signing_key::Column::Status)
         .order_by_desc(signing_key::Column::CreatedAt)
         .order_by_desc(signing_key::Column::Id)
         .all(db)

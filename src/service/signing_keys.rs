@@ -72,7 +72,7 @@ impl Tessera {
         algorithm: TokenAlgorithm,
         now: Millis,
     ) -> Result<StoredKey> {
-        let kid = uuid::Uuid::new_v4().to_string();
+        let kid = uuid::Uuid::now_v7().to_string();
         let (pkcs8, jwk) = generate(algorithm, &kid)?;
         Ok(StoredKey {
             encrypted_private_key: self.keys.encrypt_at_rest(&key_aad(tenant, &kid), &pkcs8),
@@ -132,7 +132,7 @@ impl Tessera {
         Ok(info)
     }
 
-    /// A tenant's signing keys (public parts), newest first.
+    /// A tenant's signing keys (public parts): the active one first, then the others newest first.
     pub async fn list_signing_keys(&self, tenant: TenantId) -> Result<Vec<SigningKeyInfo>> {
         self.require_tenant(tenant).await?;
         Ok(repo::signing_keys::list(&self.db, tenant)

@@ -1,0 +1,224 @@
+//! Test harness: a real Tessera on `127.0.0.1:0` over a fresh database (a temporary SQLite file, or a fresh
+//! PostgreSQL database when `TESSERA_TEST_DATABASE_URL` is set), one method per endpoint.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use tessera::bootstrap::{self, Running, StartOptions};
+use tessera::clock::Clock;
+use tessera::config::{Config, Secret, SecretKey};
+
+/// The PostgreSQL server to use, if any.
+pub fn postgres_base_url() -> Option<String> {
+    std::env::var("TESSERA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Creates an empty PostgreSQL database on the server of `base` and returns its URL.
+pub async fn fresh_postgres_database(base: &str) -> String {
+    use sea_orm::ConnectionTrait;
+    let name = format!("tessera_t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(base)
+        .await
+        .expect("connect to TESSERA_TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let mut url = url::Url::parse(base).expect("TESSERA_TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// A fresh database: `(url, temporary directory that must outlive it)`.
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match postgres_base_url() {
+        Some(base) => (fresh_postgres_database(&base).await, None),
+        None => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("tessera.db").display());
+            (url, Some(dir))
+        }
+    }
+}
+
+/// A test configuration on ephemeral ports.
+pub fn test_config(database_url: &str) -> Config {
+    let env = BTreeMap::from([
+        ("TESSERA_DATABASE_URL".to_string(), database_url.to_string()),
+        ("TESSERA_PUBLIC_ADDR".to_string(), "127.0.0.1:0".to_string()),
+        ("TESSERA_ADMIN_ADDR".to_string(), "127.0.0.1:0".to_string()),
+    ]);
+    let mut config = Config::load(None, &env).expect("test configuration is valid");
+    config.admin_api_key = Some(Secret::new(ADMIN_KEY));
+    config.secret_key = Some(SecretKey::from_bytes([7; 32]));
+    config.database_max_connections = 4;
+    config
+}
+
+/// The admin key of test servers.
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+
+/// A running Tessera and an HTTP client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT` of the public listener.
+    pub public: String,
+    /// `http://127.0.0.1:PORT` of the admin listener.
+    pub admin: String,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+    /// The running server.
+    pub running: Running,
+    /// The database URL.
+    pub database_url: String,
+    /// The clock the server uses.
+    pub clock: Clock,
+    _dir: Option<tempfile::TempDir>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    /// Starts Tessera on a fresh database.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts Tessera on a fresh database after `adjust` changed the configuration.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let (database_url, dir) = fresh_database().await;
+        let mut config = test_config(&database_url);
+        adjust(&mut config);
+        Self::start(config, database_url, dir).await
+    }
+
+    /// Starts Tessera with `config`.
+    pub async fn start(config: Config, database_url: String, dir: Option<tempfile::TempDir>) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let clock = Clock::fixed(1_800_000_000_000);
+        let running = bootstrap::start(
+            config,
+            StartOptions {
+                dev: false,
+                clock: Some(clock.clone()),
+            },
+            async move {
+                let _ = stopped.await;
+            },
+        )
+        .await
+        .expect("tessera starts");
+        TestApp {
+            public: format!("http://{}", running.public_addr),
+            admin: format!("http://{}", running.admin_addr),
+            client: reqwest::Client::new(),
+            running,
+            database_url,
+            clock,
+            _dir: dir,
+            _stop: stop,
+        }
+    }
+
+    /// An admin-API request with the admin key.
+    pub fn admin_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.admin))
+            .bearer_auth(ADMIN_KEY)
+    }
+
+    /// `GET` on the admin API.
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.admin_request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST` JSON on the admin API.
+    pub async fn admin_post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.admin_request(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `PUT` JSON on the admin API.
+    pub async fn admin_put(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.admin_request(reqwest::Method::PUT, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `PATCH` JSON on the admin API.
+    pub async fn admin_patch(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.admin_request(reqwest::Method::PATCH, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `DELETE` on the admin API.
+    pub async fn admin_delete(&self, path: &str) -> reqwest::Response {
+        self.admin_request(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a tenant for `https://{rp_id}` with an API key; returns `(tenant id, api key)`.
+    pub async fn create_tenant(&self, rp_id: &str) -> (String, String) {
+        let resp = self
+            .admin_post("/tenants", &tenant_body("Test tenant", rp_id, true))
+            .await;
+        assert_eq!(resp.status(), 201);
+        let body: Value = resp.json().await.expect("json");
+        (
+            body["id"].as_str().expect("id").to_string(),
+            body["api_key"]["secret"].as_str().expect("api key").to_string(),
+        )
+    }
+}
+
+/// A `POST /tenants` body in the Hanko shape.
+pub fn tenant_body(name: &str, rp_id: &str, create_api_key: bool) -> Value {
+    json!({
+        "display_name": name,
+        "create_api_key": create_api_key,
+        "config": {
+            "cors": {"allowed_origins": [format!("https://{rp_id}")], "allow_unsafe_wildcard": false},
+            "webauthn": {
+                "relying_party": {"id": rp_id, "display_name": name, "origins": [format!("https://{rp_id}")]},
+                "timeout": 60000,
+                "user_verification": "preferred",
+                "attestation_preference": "none",
+                "resident_key_requirement": "required"
+            }
+        }
+    })
+}
+
+/// Asserts that `resp` carries the error envelope with `status` and `code`; returns the body.
+pub async fn assert_error(resp: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "status");
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(ct.starts_with("application/json"), "content type {ct}");
+    let body: Value = resp.json().await.expect("json error body");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(body["title"].is_string(), "{body}");
+    assert!(body["details"].is_string(), "{body}");
+    body
+}
