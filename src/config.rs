@@ -278,9 +278,10 @@ impl Config {
             cfg.database_max_connections = v;
         }
         if let Some(v) = layer.env("TESSERA_DATABASE_MAX_CONNECTIONS")
-            && let Some(n) = layer.parse("TESSERA_DATABASE_MAX_CONNECTIONS", &v) {
-                cfg.database_max_connections = n;
-            }
+            && let Some(n) = layer.parse("TESSERA_DATABASE_MAX_CONNECTIONS", &v)
+        {
+            cfg.database_max_connections = n;
+        }
         if cfg.database_max_connections == 0 {
             layer
                 .errors
@@ -296,13 +297,15 @@ impl Config {
                 _ => file.admin_addr.clone(),
             };
             if let Some(v) = file_value
-                && let Some(a) = layer.parse(key, &v) {
-                    *slot = a;
-                }
+                && let Some(a) = layer.parse(key, &v)
+            {
+                *slot = a;
+            }
             if let Some(v) = layer.env(env_name)
-                && let Some(a) = layer.parse(env_name, &v) {
-                    *slot = a;
-                }
+                && let Some(a) = layer.parse(env_name, &v)
+            {
+                *slot = a;
+            }
         }
 
         cfg.admin_api_key = secret_value(
@@ -312,11 +315,12 @@ impl Config {
         )
         .map(Secret::new);
         if let Some(k) = &cfg.admin_api_key
-            && k.expose().len() < 16 {
-                layer
-                    .errors
-                    .push("admin_api_key: must be at least 16 characters".into());
-            }
+            && k.expose().len() < 16
+        {
+            layer
+                .errors
+                .push("admin_api_key: must be at least 16 characters".into());
+        }
 
         if let Some(hex_key) = secret_value(
             &mut layer,
@@ -333,9 +337,10 @@ impl Config {
             cfg.migrate_on_start = v;
         }
         if let Some(v) = layer.env("TESSERA_MIGRATE_ON_START")
-            && let Some(b) = layer.parse_bool("TESSERA_MIGRATE_ON_START", &v) {
-                cfg.migrate_on_start = b;
-            }
+            && let Some(b) = layer.parse_bool("TESSERA_MIGRATE_ON_START", &v)
+        {
+            cfg.migrate_on_start = b;
+        }
 
         let log_format = layer.env("TESSERA_LOG_FORMAT").or(file.log_format);
         if let Some(v) = log_format {
@@ -361,9 +366,10 @@ impl Config {
             cfg.body_limit = v;
         }
         if let Some(v) = layer.env("TESSERA_BODY_LIMIT")
-            && let Some(n) = layer.parse("TESSERA_BODY_LIMIT", &v) {
-                cfg.body_limit = n;
-            }
+            && let Some(n) = layer.parse("TESSERA_BODY_LIMIT", &v)
+        {
+            cfg.body_limit = n;
+        }
         if cfg.body_limit < 1024 {
             layer
                 .errors
@@ -563,6 +569,13 @@ mod tests {
         assert!(!printed.contains(&key));
         assert!(!printed.contains("admin-key-of-some-length"));
         assert!(!printed.contains("hunter2"));
+    }
+
+    #[test]
+    fn the_example_configuration_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/tessera.example.toml");
+        let cfg = Config::load(Some(&path), &env(&[])).expect("example is valid");
+        assert_eq!(cfg.public_url, "http://localhost:8000");
     }
 
     #[test]

@@ -36,7 +36,9 @@ impl Proxy {
                 }
                 let cut = cut2.clone();
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(upstream).await else { return };
+                    let Ok(mut server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                         () = cut.notified() => {}
@@ -69,16 +71,29 @@ async fn ready_status(app: &TestApp, base: &str) -> u16 {
 
 #[tokio::test]
 async fn readiness_is_503_while_the_database_is_unreachable_and_200_when_it_returns() {
-    let base = common::postgres_base_url().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
+    let base = common::postgres_base_url()
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
     let parsed = url::Url::parse(&base).expect("url");
-    let upstream = format!("{}:{}", parsed.host_str().unwrap_or("127.0.0.1"), parsed.port().unwrap_or(5432));
-    let upstream: std::net::SocketAddr = match tokio::net::lookup_host(&upstream).await.ok().and_then(|mut a| a.next()) {
+    let upstream = format!(
+        "{}:{}",
+        parsed.host_str().unwrap_or("127.0.0.1"),
+        parsed.port().unwrap_or(5432)
+    );
+    let upstream: std::net::SocketAddr = match tokio::net::lookup_host(&upstream)
+        .await
+        .ok()
+        .and_then(|mut a| a.next())
+    {
         Some(a) if TcpStream::connect(a).await.is_ok() => a,
         _ if common::postgres_base_url().is_none() => {
-            eprintln!("SKIPPED readiness_is_503...: no PostgreSQL at {upstream} and TESSERA_TEST_DATABASE_URL is unset; CI sets it and runs this test");
+            eprintln!(
+                "SKIPPED readiness_is_503...: no PostgreSQL at {upstream} and TESSERA_TEST_DATABASE_URL is unset; CI sets it and runs this test"
+            );
             return;
         }
-        _ => panic!("TESSERA_TEST_DATABASE_URL is set but PostgreSQL at {upstream} does not answer"),
+        _ => {
+            panic!("TESSERA_TEST_DATABASE_URL is set but PostgreSQL at {upstream} does not answer")
+        }
     };
     let db_url = fresh_postgres_database(&base).await;
     let proxy = Proxy::start(upstream).await;
@@ -92,13 +107,26 @@ async fn readiness_is_503_while_the_database_is_unreachable_and_200_when_it_retu
     }
     proxy.down();
     for base in [app.public.clone(), app.admin.clone()] {
-        let resp = app.client.get(format!("{base}/health/ready")).send().await.expect("request");
+        let resp = app
+            .client
+            .get(format!("{base}/health/ready"))
+            .send()
+            .await
+            .expect("request");
         assert_eq!(resp.status(), 503);
         let body: Value = resp.json().await.expect("json");
         assert_eq!(body["code"], "database_unavailable");
-        assert!(!body.to_string().contains("postgres"), "no internals: {body}");
+        assert!(
+            !body.to_string().contains("postgres"),
+            "no internals: {body}"
+        );
         // Liveness does not depend on the database.
-        let alive = app.client.get(format!("{base}/livez")).send().await.expect("request");
+        let alive = app
+            .client
+            .get(format!("{base}/livez"))
+            .send()
+            .await
+            .expect("request");
         assert_eq!(alive.status(), 200);
     }
     proxy.restore();

@@ -222,9 +222,10 @@ impl TenantConfig {
             errors.push("webauthn.relying_party.display_name: must be 1 to 128 characters".into());
         }
         if let Some(icon) = &self.rp_icon
-            && url::Url::parse(icon).is_err() {
-                errors.push("webauthn.relying_party.icon: must be a URL".into());
-            }
+            && url::Url::parse(icon).is_err()
+        {
+            errors.push("webauthn.relying_party.icon: must be a URL".into());
+        }
         if self.origins.is_empty() {
             errors.push("webauthn.relying_party.origins: at least one origin is required".into());
         }

@@ -40,7 +40,10 @@ pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
         Some(base) => (fresh_postgres_database(&base).await, None),
         None => {
             let dir = tempfile::tempdir().expect("tempdir");
-            let url = format!("sqlite://{}?mode=rwc", dir.path().join("tessera.db").display());
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("tessera.db").display()
+            );
             (url, Some(dir))
         }
     }
@@ -96,7 +99,11 @@ impl TestApp {
     }
 
     /// Starts Tessera with `config`.
-    pub async fn start(config: Config, database_url: String, dir: Option<tempfile::TempDir>) -> Self {
+    pub async fn start(
+        config: Config,
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+    ) -> Self {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let clock = Clock::fixed(1_800_000_000_000);
         let running = bootstrap::start(
@@ -182,7 +189,10 @@ impl TestApp {
         let body: Value = resp.json().await.expect("json");
         (
             body["id"].as_str().expect("id").to_string(),
-            body["api_key"]["secret"].as_str().expect("api key").to_string(),
+            body["api_key"]["secret"]
+                .as_str()
+                .expect("api key")
+                .to_string(),
         )
     }
 }
