@@ -28,3 +28,4 @@ pub mod model;
 pub mod repo;
 pub mod server;
 pub mod service;
+pub mod webauthn;
