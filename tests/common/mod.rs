@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod authenticator;
+
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
