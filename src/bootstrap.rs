@@ -123,7 +123,8 @@ pub async fn start(
             anyhow::bail!("{pending} migration(s) pending: run `tessera migrate up` first");
         }
     }
-    let tessera = Tessera::new(db, &secret, opts.clock.unwrap_or(Clock::System));
+    let tessera = Tessera::new(db, &secret, opts.clock.unwrap_or(Clock::System))
+        .with_public_url(&config.public_url);
 
     if opts.dev && config.admin_api_key.is_none() {
         let path = config.dev_secret_path().with_file_name("tessera.admin-key");
@@ -159,6 +160,18 @@ pub async fn start(
     } else {
         None
     };
+
+    // Consumed challenges are kept only until they expire.
+    let purger = tessera.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = purger.purge_consumed_challenges().await {
+                tracing::warn!(error = %e, "purging consumed challenges failed");
+            }
+        }
+    });
 
     let admin_api_key = config.admin_api_key.clone();
     let task = tokio::spawn(server::serve(bound, tessera.clone(), config, shutdown));

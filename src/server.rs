@@ -9,21 +9,30 @@ use poem_openapi::OpenApiService;
 use crate::api::admin::{AdminApi, AdminAuth};
 use crate::api::edge;
 use crate::api::health::HealthApi;
+use crate::api::passkeys::PasskeyApi;
 use crate::config::Config;
 use crate::service::Tessera;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The public listener's OpenAPI service.
-pub fn public_service(tessera: &Tessera, server_url: &str) -> OpenApiService<HealthApi, ()> {
+pub fn public_service(
+    tessera: &Tessera,
+    server_url: &str,
+) -> OpenApiService<(PasskeyApi, HealthApi), ()> {
     OpenApiService::new(
-        HealthApi {
-            db: tessera.db.clone(),
-        },
+        (
+            PasskeyApi {
+                tessera: tessera.clone(),
+            },
+            HealthApi {
+                db: tessera.db.clone(),
+            },
+        ),
         "Tessera public API",
         VERSION,
     )
-    .description("Passkey ceremonies, tokens and JWKS for applications, per tenant.")
+    .description("Passkey ceremonies, credentials, tokens and JWKS for applications, per tenant. Calls that need the tenant's API key take it in the `apiKey` header (any case) or as `Authorization: Bearer <key>`. The Hanko Passkey API's paths are aliases of the same operations.")
     .server(server_url)
 }
 
@@ -68,10 +77,18 @@ pub fn public_app(tessera: &Tessera, config: &Config) -> impl Endpoint + use<> {
     let spec = service.spec_endpoint();
     let limit = config.body_limit;
     let ui = service.swagger_ui();
+    let cors_tessera = tessera.clone();
     Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", ui)
+        .around(move |ep, mut req| {
+            let tessera = cors_tessera.clone();
+            async move {
+                crate::api::cors::empty_body_is_empty_object(&mut req);
+                crate::api::cors::cors(ep, req, tessera).await
+            }
+        })
         .around(move |ep, req| async move { edge(ep, req, limit, "public").await })
 }
 

@@ -2,7 +2,6 @@
 //! the Hanko Passkey API's admin paths and shapes. Every call needs `Authorization: Bearer <admin key>`; the
 //! check runs in [`AdminAuth`] before any handler.
 
-use poem::http::StatusCode;
 use poem::{Endpoint, Middleware, Request};
 use poem_openapi::auth::Bearer;
 use poem_openapi::param::{Path, Query};
@@ -11,9 +10,9 @@ use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
 
 use super::dto::*;
 use super::error::ApiError;
-use super::request_meta;
+use super::{parse_tenant_id, request_meta};
 use crate::config::Secret;
-use crate::model::{PageRequest, SortDirection, TenantConfig, TenantId};
+use crate::model::{PageRequest, SortDirection, TenantConfig};
 use crate::repo::audit::AuditFilter;
 use crate::service::Tessera;
 use crate::service::crypto::{constant_time_eq, sha256};
@@ -163,18 +162,6 @@ pub enum Paged<T: poem_openapi::types::ToJSON + Send + Sync> {
     ),
 }
 
-/// Parses a tenant id from the path; a malformed id names no tenant.
-fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
-    TenantId::parse(raw).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_tenant_id",
-            "tenant_id must be a valid UUID",
-            "",
-        )
-    })
-}
-
 fn page_request(page: Option<u64>, per_page: Option<u64>) -> Result<PageRequest, ApiError> {
     PageRequest::new(page.unwrap_or(1), per_page.unwrap_or(20)).ok_or_else(|| {
         ApiError::invalid(format!(
@@ -288,7 +275,7 @@ impl AdminApi {
     ) -> Result<Json<TenantDto>, ApiError> {
         let (tenant, config) = self
             .tessera
-            .get_tenant(self::tenant_id(&tenant_id)?)
+            .get_tenant(parse_tenant_id(&tenant_id)?)
             .await?;
         Ok(Json(TenantDto {
             id: tenant.id.to_string(),
@@ -315,7 +302,7 @@ impl AdminApi {
     ) -> Result<NoContent, ApiError> {
         self.tessera
             .rename_tenant(
-                self::tenant_id(&tenant_id)?,
+                parse_tenant_id(&tenant_id)?,
                 &body.display_name,
                 &request_meta(req),
             )
@@ -337,7 +324,7 @@ impl AdminApi {
         tenant_id: Path<String>,
     ) -> Result<NoContent, ApiError> {
         self.tessera
-            .delete_tenant(self::tenant_id(&tenant_id)?)
+            .delete_tenant(parse_tenant_id(&tenant_id)?)
             .await?;
         Ok(NoContent::NoContent)
     }
@@ -359,7 +346,7 @@ impl AdminApi {
     ) -> Result<NoContent, ApiError> {
         self.tessera
             .replace_tenant_config(
-                self::tenant_id(&tenant_id)?,
+                parse_tenant_id(&tenant_id)?,
                 TenantConfig::from(body.0),
                 &request_meta(req),
             )
@@ -383,7 +370,7 @@ impl AdminApi {
         tenant_id: Path<String>,
         body: Json<serde_json::Value>,
     ) -> Result<Json<TenantConfigDto>, ApiError> {
-        let id = self::tenant_id(&tenant_id)?;
+        let id = parse_tenant_id(&tenant_id)?;
         if !body.0.is_object() {
             return Err(ApiError::invalid("the patch must be a JSON object"));
         }
@@ -417,7 +404,7 @@ impl AdminApi {
     ) -> Result<SecretCreated, ApiError> {
         let (key, value) = self
             .tessera
-            .create_api_key(self::tenant_id(&tenant_id)?, &body.name, &request_meta(req))
+            .create_api_key(parse_tenant_id(&tenant_id)?, &body.name, &request_meta(req))
             .await?;
         Ok(SecretCreated::Created(Json(SecretDto::new(
             &key,
@@ -440,7 +427,7 @@ impl AdminApi {
     ) -> Result<Json<Vec<SecretDto>>, ApiError> {
         let keys = self
             .tessera
-            .list_api_keys(self::tenant_id(&tenant_id)?)
+            .list_api_keys(parse_tenant_id(&tenant_id)?)
             .await?;
         Ok(Json(keys.iter().map(|k| SecretDto::new(k, None)).collect()))
     }
@@ -461,7 +448,7 @@ impl AdminApi {
         secret_id: Path<String>,
     ) -> Result<NoContent, ApiError> {
         self.tessera
-            .revoke_api_key(self::tenant_id(&tenant_id)?, &secret_id, &request_meta(req))
+            .revoke_api_key(parse_tenant_id(&tenant_id)?, &secret_id, &request_meta(req))
             .await?;
         Ok(NoContent::NoContent)
     }
@@ -480,7 +467,7 @@ impl AdminApi {
     ) -> Result<Json<Vec<SigningKeyDto>>, ApiError> {
         let keys = self
             .tessera
-            .list_signing_keys(self::tenant_id(&tenant_id)?)
+            .list_signing_keys(parse_tenant_id(&tenant_id)?)
             .await?;
         Ok(Json(keys.iter().map(Into::into).collect()))
     }
@@ -501,7 +488,7 @@ impl AdminApi {
     ) -> Result<SigningKeyCreated, ApiError> {
         let info = self
             .tessera
-            .rotate_signing_key(self::tenant_id(&tenant_id)?, &request_meta(req))
+            .rotate_signing_key(parse_tenant_id(&tenant_id)?, &request_meta(req))
             .await?;
         Ok(SigningKeyCreated::Created(Json((&info).into())))
     }
@@ -522,7 +509,7 @@ impl AdminApi {
         per_page: Query<Option<u64>>,
         sort_direction: Query<Option<String>>,
     ) -> Result<Paged<UserDto>, ApiError> {
-        let id = self::tenant_id(&tenant_id)?;
+        let id = parse_tenant_id(&tenant_id)?;
         let page = page_request(page.0, per_page.0)?;
         let direction = match sort_direction.0.as_deref() {
             None | Some("desc") => SortDirection::Desc,
@@ -557,7 +544,7 @@ impl AdminApi {
     ) -> Result<Json<UserDto>, ApiError> {
         let user = self
             .tessera
-            .get_user(self::tenant_id(&tenant_id)?, &user_id)
+            .get_user(parse_tenant_id(&tenant_id)?, &user_id)
             .await?;
         Ok(Json((&user).into()))
     }
@@ -578,7 +565,7 @@ impl AdminApi {
         user_id: Path<String>,
     ) -> Result<NoContent, ApiError> {
         self.tessera
-            .delete_user(self::tenant_id(&tenant_id)?, &user_id, &request_meta(req))
+            .delete_user(parse_tenant_id(&tenant_id)?, &user_id, &request_meta(req))
             .await?;
         Ok(NoContent::NoContent)
     }
@@ -606,7 +593,7 @@ impl AdminApi {
         meta_source_ip: Query<Option<String>>,
         q: Query<Option<String>>,
     ) -> Result<Paged<AuditLogDto>, ApiError> {
-        let id = self::tenant_id(&tenant_id)?;
+        let id = parse_tenant_id(&tenant_id)?;
         let page = page_request(page.0, per_page.0)?;
         let time = |name: &str, v: Option<String>| -> Result<Option<i64>, ApiError> {
             v.map(|s| {

@@ -191,6 +191,65 @@ impl From<service::Error> for ApiError {
     }
 }
 
+impl From<crate::service::passkeys::CeremonyError> for ApiError {
+    fn from(e: crate::service::passkeys::CeremonyError) -> Self {
+        use crate::service::passkeys::CeremonyError as C;
+        let code = e.code();
+        match e {
+            C::Service(s) => ApiError::from(s),
+            C::Challenge(c) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                code,
+                "the challenge cannot finish this ceremony",
+                c.to_string(),
+            ),
+            C::Registration(w) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                code,
+                "failed to validate attestation",
+                w.to_string(),
+            ),
+            C::Assertion(w) => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                code,
+                "failed to validate assertion",
+                w.to_string(),
+            ),
+            C::CredentialNotFound => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                code,
+                "unknown credential",
+                "the credential is not registered with this tenant (it may have been deleted)",
+            ),
+            C::CredentialExists => ApiError::new(
+                StatusCode::CONFLICT,
+                code,
+                "credential already registered",
+                "",
+            ),
+            C::WrongCredentialKind(why) => ApiError::new(StatusCode::BAD_REQUEST, code, why, ""),
+            C::NoCredentials => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                code,
+                "user has no suitable credentials for this operation",
+                "",
+            ),
+            C::UserMismatch => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                code,
+                "failed to validate assertion",
+                e.to_string(),
+            ),
+            C::CounterRegressed => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                code,
+                "failed to validate assertion",
+                e.to_string(),
+            ),
+        }
+    }
+}
+
 /// Rewrites any error that reached the edge of a listener into the envelope.
 pub fn envelope_for(err: poem::Error) -> Response {
     if let Some(api) = err.downcast_ref::<ApiError>() {

@@ -2,9 +2,11 @@
 //! (request ids, body limits, access logs). A handler checks auth, calls one service method and maps the result.
 
 pub mod admin;
+pub mod cors;
 pub mod dto;
 pub mod error;
 pub mod health;
+pub mod passkeys;
 
 use std::time::Instant;
 
@@ -25,6 +27,18 @@ fn sane_request_id(v: &str) -> bool {
         && v.len() <= 64
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// Parses a tenant id from the path; a malformed id is a bad parameter.
+pub fn parse_tenant_id(raw: &str) -> Result<crate::model::TenantId, ApiError> {
+    crate::model::TenantId::parse(raw).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant_id",
+            "tenant_id must be a valid UUID",
+            "",
+        )
+    })
 }
 
 /// Audit facts about a request: its id, the client's address and user agent.

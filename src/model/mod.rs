@@ -95,6 +95,45 @@ pub struct User {
     pub updated_at: Millis,
 }
 
+/// A registered WebAuthn credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// Tessera's internal id (a UUID).
+    pub id: String,
+    /// Owner.
+    pub tenant_id: TenantId,
+    /// The internal id of the user it belongs to.
+    pub user_pk: String,
+    /// The WebAuthn credential id, base64url without padding.
+    pub credential_id: String,
+    /// The COSE public key as the authenticator encoded it.
+    pub public_key: Vec<u8>,
+    /// The COSE algorithm id.
+    pub algorithm: i64,
+    /// The signature counter last seen.
+    pub sign_count: u32,
+    /// The authenticator's AAGUID (hyphenated UUID).
+    pub aaguid: String,
+    /// Transports reported at registration.
+    pub transports: Vec<String>,
+    /// The attestation format (`none`, `packed`, ...).
+    pub attestation_format: String,
+    /// Backup eligible (BE), fixed at registration.
+    pub backup_eligible: bool,
+    /// Backup state (BS) at the last use.
+    pub backup_state: bool,
+    /// Whether the user was verified at the last use.
+    pub user_verified: bool,
+    /// A second-factor (MFA) credential, refused by passkey login.
+    pub is_mfa: bool,
+    /// Human-readable name.
+    pub name: Option<String>,
+    /// Registration time.
+    pub created_at: Millis,
+    /// Last successful use.
+    pub last_used_at: Option<Millis>,
+}
+
 /// A token-signing key's public metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SigningKeyInfo {

@@ -3,6 +3,8 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod challenges;
+pub mod credentials;
 pub mod signing_keys;
 pub mod tenants;
 pub mod users;

@@ -88,3 +88,65 @@ pub async fn delete<C: ConnectionTrait>(db: &C, tenant: TenantId, id: &str) -> R
         .await?;
     Ok(res.rows_affected > 0)
 }
+
+/// A tenant's user by the application's user id.
+pub async fn find_by_user_id<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    user_id: &str,
+) -> RepoResult<Option<User>> {
+    user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant.to_string()))
+        .filter(user::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .map(to_user)
+        .transpose()
+}
+
+/// A tenant's user by internal id.
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    id: &str,
+) -> RepoResult<Option<User>> {
+    user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant.to_string()))
+        .filter(user::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .map(to_user)
+        .transpose()
+}
+
+/// Inserts a user.
+pub async fn insert<C: ConnectionTrait>(db: &C, u: &User) -> RepoResult<()> {
+    use sea_orm::ActiveValue::Set;
+    user::Entity::insert(user::ActiveModel {
+        id: Set(u.id.clone()),
+        tenant_id: Set(u.tenant_id.to_string()),
+        user_id: Set(u.user_id.clone()),
+        name: Set(u.name.clone()),
+        display_name: Set(u.display_name.clone()),
+        icon: Set(u.icon.clone()),
+        created_at: Set(u.created_at),
+        updated_at: Set(u.updated_at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Updates a user's names and icon.
+pub async fn update_profile<C: ConnectionTrait>(db: &C, u: &User) -> RepoResult<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::Name, u.name.clone().into())
+        .col_expr(user::Column::DisplayName, u.display_name.clone().into())
+        .col_expr(user::Column::Icon, u.icon.clone().into())
+        .col_expr(user::Column::UpdatedAt, u.updated_at.into())
+        .filter(user::Column::TenantId.eq(u.tenant_id.to_string()))
+        .filter(user::Column::Id.eq(u.id.clone()))
+        .exec(db)
+        .await?;
+    Ok(())
+}

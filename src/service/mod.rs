@@ -5,9 +5,12 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod ceremony;
 pub mod crypto;
+pub mod passkeys;
 pub mod signing_keys;
 pub mod tenants;
+pub mod tokens;
 pub mod users;
 
 use std::sync::Arc;
@@ -81,6 +84,10 @@ pub struct Tessera {
     api_keys: moka::future::Cache<String, Option<ApiKey>>,
     /// Tenant configurations.
     configs: moka::future::Cache<TenantId, Arc<TenantConfig>>,
+    /// Decrypted active signing keys and JWKS documents.
+    signers: moka::future::Cache<TenantId, Arc<tokens::TenantKeys>>,
+    /// The external URL of the public listener (token issuers are `{public_url}/{tenant_id}`).
+    public_url: Arc<str>,
 }
 
 impl Tessera {
@@ -98,6 +105,17 @@ impl Tessera {
                 .max_capacity(100_000)
                 .time_to_live(CACHE_TTL)
                 .build(),
+            signers: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(CACHE_TTL)
+                .build(),
+            public_url: Arc::from("http://localhost:8000"),
         }
+    }
+
+    /// Sets the external URL of the public listener.
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Arc::from(url.trim_end_matches('/'));
+        self
     }
 }

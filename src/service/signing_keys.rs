@@ -118,6 +118,7 @@ impl Tessera {
             .rotate_signing_key_in(&txn, tenant, config.token_algorithm, now)
             .await?;
         txn.commit().await?;
+        self.forget_keys(tenant).await;
         self.audit(
             tenant,
             "signing_key_rotated",

@@ -157,6 +157,7 @@ impl Tessera {
         }
         txn.commit().await?;
         self.configs.invalidate(&id).await;
+        self.forget_keys(id).await;
         self.audit(
             id,
             "tenant_config_updated",
@@ -174,6 +175,7 @@ impl Tessera {
             return Err(Error::NotFound("tenant"));
         }
         self.configs.invalidate(&id).await;
+        self.forget_keys(id).await;
         self.api_keys.invalidate_all();
         tracing::info!(tenant.id = %id, "tenant deleted");
         Ok(())

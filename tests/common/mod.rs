@@ -234,3 +234,129 @@ pub async fn assert_error(resp: reqwest::Response, status: u16, code: &str) -> V
     assert!(body["details"].is_string(), "{body}");
     body
 }
+
+impl TestApp {
+    /// `POST` JSON on the public API with an optional API key.
+    pub async fn public_post(
+        &self,
+        path: &str,
+        api_key: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.public))
+            .json(body);
+        if let Some(k) = api_key {
+            req = req.header("apiKey", k);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// A public-API request with the API key.
+    pub fn public_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        api_key: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.public))
+            .header("apiKey", api_key)
+    }
+
+    /// Registers a passkey for `user_id` with `auth` at `origin`; returns the token.
+    pub async fn register(
+        &self,
+        tenant: &str,
+        api_key: &str,
+        user_id: &str,
+        auth: &mut authenticator::TestAuthenticator,
+        origin: &str,
+    ) -> String {
+        let init = self
+            .public_post(
+                &format!("/{tenant}/credentials/register/initialize"),
+                Some(api_key),
+                &json!({"user_id": user_id, "username": format!("{user_id}@example.com")}),
+            )
+            .await;
+        assert_eq!(
+            init.status(),
+            200,
+            "{}",
+            init.text().await.unwrap_or_default()
+        );
+        let options: Value = init.json().await.expect("json");
+        let credential = auth.create(&options["publicKey"], origin);
+        let fin = self
+            .public_post(
+                &format!("/{tenant}/credentials/register/finalize"),
+                None,
+                &credential,
+            )
+            .await;
+        assert_eq!(
+            fin.status(),
+            200,
+            "{}",
+            fin.text().await.unwrap_or_default()
+        );
+        let body: Value = fin.json().await.expect("json");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Starts a login (discoverable when `user_id` is `None`); returns the `publicKey` options.
+    pub async fn login_options(&self, tenant: &str, api_key: &str, user_id: Option<&str>) -> Value {
+        let body = match user_id {
+            Some(u) => json!({"user_id": u}),
+            None => json!({}),
+        };
+        let init = self
+            .public_post(
+                &format!("/{tenant}/credentials/login/initialize"),
+                Some(api_key),
+                &body,
+            )
+            .await;
+        assert_eq!(
+            init.status(),
+            200,
+            "{}",
+            init.text().await.unwrap_or_default()
+        );
+        let options: Value = init.json().await.expect("json");
+        options["publicKey"].clone()
+    }
+
+    /// Finishes a login with an assertion; returns the raw response.
+    pub async fn login_finalize(&self, tenant: &str, assertion: &Value) -> reqwest::Response {
+        self.public_post(
+            &format!("/{tenant}/credentials/login/finalize"),
+            None,
+            assertion,
+        )
+        .await
+    }
+}
+
+/// Creates a tenant whose relying party is `localhost` with origin `http://localhost:8000`; returns
+/// `(tenant id, api key)`.
+pub async fn localhost_tenant(app: &TestApp) -> (String, String) {
+    let mut body = tenant_body("Local", "localhost", true);
+    body["config"]["webauthn"]["relying_party"]["origins"] = json!([LOCAL_ORIGIN]);
+    body["config"]["cors"]["allowed_origins"] = json!([LOCAL_ORIGIN]);
+    let resp = app.admin_post("/tenants", &body).await;
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.expect("json");
+    (
+        created["id"].as_str().expect("id").to_string(),
+        created["api_key"]["secret"]
+            .as_str()
+            .expect("key")
+            .to_string(),
+    )
+}
+
+/// The origin of [`localhost_tenant`] tenants.
+pub const LOCAL_ORIGIN: &str = "http://localhost:8000";

@@ -1,0 +1,45 @@
+//! Consumed ceremony challenges: a challenge that finished a ceremony is recorded until it expires, so that it
+//! cannot finish another on any replica.
+
+use entity::consumed_challenge;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::RepoResult;
+use crate::clock::Millis;
+use crate::model::TenantId;
+
+/// Records a challenge as consumed; `false` when it already was (a replay).
+pub async fn consume<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    digest: &str,
+    expires_at: Millis,
+) -> RepoResult<bool> {
+    let res = consumed_challenge::Entity::insert(consumed_challenge::ActiveModel {
+        id: Set(digest.to_string()),
+        tenant_id: Set(tenant.to_string()),
+        expires_at: Set(expires_at),
+    })
+    .exec_without_returning(db)
+    .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let err = super::RepoError::Db(e);
+            if err.is_unique_violation() {
+                Ok(false)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Deletes records of challenges that have expired (they can no longer be presented anyway).
+pub async fn purge_expired<C: ConnectionTrait>(db: &C, now: Millis) -> RepoResult<u64> {
+    let res = consumed_challenge::Entity::delete_many()
+        .filter(consumed_challenge::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
