@@ -1,6 +1,8 @@
 //! WebAuthn verification costs per algorithm, on the W3C Level 3 test vectors: a registration (`none` and
 //! `packed` attestation) and an assertion. Run with `cargo bench --bench webauthn`.
 
+#![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -490,7 +490,7 @@ async fn a_user_bound_login_needs_the_api_key_and_an_existing_user() {
     assert_error(resp, 404, "user_not_found").await;
     let resp = app
         .public_post(
-            &format!("/00000000-0000-4000-8000-000000000000/login/initialize"),
+            "/00000000-0000-4000-8000-000000000000/login/initialize",
             None,
             &json!({}),
         )

@@ -348,12 +348,15 @@ fn registered(auth: &mut TestAuthenticator) -> RegisteredCredential {
     register(auth, &Tweaks::default()).expect("registers")
 }
 
+/// A predicate on the expected error.
+type ErrorCheck = fn(&WebauthnError) -> bool;
+
 #[test]
 fn login_refuses_a_wrong_origin_rp_id_type_and_challenge() {
     let mut auth = TestAuthenticator::new();
     let reg = registered(&mut auth);
     let login = Login::new(&reg);
-    let cases: [(Tweaks, fn(&WebauthnError) -> bool); 4] = [
+    let cases: [(Tweaks, ErrorCheck); 4] = [
         (
             Tweaks {
                 origin: Some("https://evil.example".into()),

@@ -160,10 +160,10 @@ fn validate_new_user(u: &NewUser) -> Result<(), Error> {
     {
         errors.push("display_name: cannot be longer than 128 characters".to_string());
     }
-    if let Some(icon) = &u.icon {
-        if url::Url::parse(icon).is_err() || icon.len() > 2048 {
-            errors.push("icon: must be a valid URL".to_string());
-        }
+    if let Some(icon) = &u.icon
+        && (url::Url::parse(icon).is_err() || icon.len() > 2048)
+    {
+        errors.push("icon: must be a valid URL".to_string());
     }
     if errors.is_empty() {
         Ok(())
@@ -760,10 +760,10 @@ impl Tessera {
     ) -> Result<Vec<(String, String)>, Error> {
         let mut owners: Vec<(String, String)> = Vec::new();
         for c in credentials {
-            if !owners.iter().any(|(pk, _)| pk == &c.user_pk) {
-                if let Some(u) = repo::users::get(&self.db, tenant, &c.user_pk).await? {
-                    owners.push((u.id, u.user_id));
-                }
+            if !owners.iter().any(|(pk, _)| pk == &c.user_pk)
+                && let Some(u) = repo::users::get(&self.db, tenant, &c.user_pk).await?
+            {
+                owners.push((u.id, u.user_id));
             }
         }
         Ok(owners)

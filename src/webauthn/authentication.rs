@@ -72,13 +72,12 @@ pub fn verify_authentication(
         return Err(WebauthnError::CredentialIdMismatch);
     }
     // Step 5: the credential is allowed.
-    if let Some(allowed) = policy.allow_credentials {
-        if !allowed
+    if let Some(allowed) = policy.allow_credentials
+        && !allowed
             .iter()
             .any(|id| id.as_slice() == stored.credential_id)
-        {
-            return Err(WebauthnError::CredentialNotAllowed);
-        }
+    {
+        return Err(WebauthnError::CredentialNotAllowed);
     }
     // Step 6: the user handle.
     match (&response.user_handle, policy.allow_credentials) {

@@ -103,7 +103,7 @@ pub struct CoseKey {
     pub material: KeyMaterial,
 }
 
-fn map_get<'a>(map: &'a [(Value, Value)], label: i64) -> Option<&'a Value> {
+fn map_get(map: &[(Value, Value)], label: i64) -> Option<&Value> {
     map.iter().find_map(|(k, v)| match k {
         Value::Integer(i) if i128::from(*i) == i128::from(label) => Some(v),
         _ => None,
@@ -117,7 +117,7 @@ fn int(v: Option<&Value>) -> Option<i64> {
     }
 }
 
-fn bytes<'a>(v: Option<&'a Value>) -> Option<&'a [u8]> {
+fn bytes(v: Option<&Value>) -> Option<&[u8]> {
     match v {
         Some(Value::Bytes(b)) => Some(b),
         _ => None,

@@ -103,10 +103,10 @@ fn credential_id<R>(raw: &RawCredential<R>) -> Result<Vec<u8>, WebauthnError> {
     if id.is_empty() {
         return Err(WebauthnError::InvalidBase64("id"));
     }
-    if let Some(raw_id) = &raw.raw_id {
-        if field(raw_id, "rawId", super::auth_data::MAX_CREDENTIAL_ID_LEN)? != id {
-            return Err(WebauthnError::CredentialIdMismatch);
-        }
+    if let Some(raw_id) = &raw.raw_id
+        && field(raw_id, "rawId", super::auth_data::MAX_CREDENTIAL_ID_LEN)? != id
+    {
+        return Err(WebauthnError::CredentialIdMismatch);
     }
     Ok(id)
 }
