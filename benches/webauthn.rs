@@ -1,7 +1,10 @@
 //! WebAuthn verification costs per algorithm, on the W3C Level 3 test vectors: a registration (`none` and
 //! `packed` attestation) and an assertion. Run with `cargo bench --bench webauthn`.
 
-#![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
 
 use std::hint::black_box;
 

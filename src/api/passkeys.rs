@@ -24,6 +24,8 @@ enum PasskeyTags {
     Registration,
     /// Passkey login.
     Login,
+    /// Second factor (MFA step-up).
+    Mfa,
     /// Registered credentials.
     Credentials,
     /// Token verification keys.
@@ -212,12 +214,13 @@ impl PasskeyApi {
         &self,
         req: &Request,
         tenant: &str,
-        key: TenantKey,
+        key: &TenantKey,
         body: InitRegistrationDto,
+        kind: CeremonyKind,
     ) -> Result<Json<PublicKeyOptionsDto>, ApiError> {
         let tenant = parse_tenant_id(tenant)?;
         self.tessera.tenant_config(tenant).await?;
-        self.authorize(tenant, &key).await?;
+        self.authorize(tenant, key).await?;
         let user = NewUser {
             user_id: body.user_id,
             username: body.username,
@@ -226,31 +229,60 @@ impl PasskeyApi {
         };
         let options = self
             .tessera
-            .begin_registration(tenant, user, CeremonyKind::Registration, &request_meta(req))
+            .begin_registration(tenant, user, kind, &request_meta(req))
             .await?;
         Ok(Json(PublicKeyOptionsDto {
             public_key: serde_json::to_value(options).map_err(|e| ApiError::internal(&e))?,
         }))
     }
 
+    /// Finishes a registration of `kind`; `key` is checked when given (MFA needs it, passkeys do not).
     async fn register_final(
         &self,
         req: &Request,
         tenant: &str,
+        key: Option<&TenantKey>,
         body: Value,
+        kind: CeremonyKind,
     ) -> Result<Json<TokenDto>, ApiError> {
         let tenant = parse_tenant_id(tenant)?;
         self.tessera.tenant_config(tenant).await?;
+        if let Some(key) = key {
+            self.authorize(tenant, key).await?;
+        }
         let done = self
             .tessera
-            .finish_registration(
+            .finish_registration(tenant, body, &[kind], &request_meta(req))
+            .await?;
+        Ok(Json(TokenDto { token: done.token }))
+    }
+
+    async fn mfa_login_init(
+        &self,
+        req: &Request,
+        tenant: &str,
+        key: &TenantKey,
+        body: InitLoginDto,
+    ) -> Result<Json<PublicKeyOptionsDto>, ApiError> {
+        let tenant = parse_tenant_id(tenant)?;
+        self.tessera.tenant_config(tenant).await?;
+        self.authorize(tenant, key).await?;
+        let user_id = body
+            .user_id
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| ApiError::invalid("user_id is a required field"))?;
+        let options = self
+            .tessera
+            .begin_login(
                 tenant,
-                body,
-                &[CeremonyKind::Registration],
+                Some(user_id),
+                CeremonyKind::MfaLogin,
                 &request_meta(req),
             )
             .await?;
-        Ok(Json(TokenDto { token: done.token }))
+        Ok(Json(PublicKeyOptionsDto {
+            public_key: serde_json::to_value(options).map_err(|e| ApiError::internal(&e))?,
+        }))
     }
 
     async fn login_init(
@@ -282,17 +314,23 @@ impl PasskeyApi {
         }))
     }
 
+    /// Finishes a login of `kind`; `key` is checked when given.
     async fn login_final(
         &self,
         req: &Request,
         tenant: &str,
+        key: Option<&TenantKey>,
         body: Value,
+        kind: CeremonyKind,
     ) -> Result<Json<TokenDto>, ApiError> {
         let tenant = parse_tenant_id(tenant)?;
         self.tessera.tenant_config(tenant).await?;
+        if let Some(key) = key {
+            self.authorize(tenant, key).await?;
+        }
         let done = self
             .tessera
-            .finish_login(tenant, body, &[CeremonyKind::Login], &request_meta(req))
+            .finish_login(tenant, body, &[kind], &request_meta(req))
             .await?;
         Ok(Json(TokenDto { token: done.token }))
     }
@@ -337,7 +375,8 @@ impl PasskeyApi {
         tenant_id: Path<String>,
         body: Json<InitRegistrationDto>,
     ) -> Result<Json<PublicKeyOptionsDto>, ApiError> {
-        self.register_init(req, &tenant_id, key, body.0).await
+        self.register_init(req, &tenant_id, &key, body.0, CeremonyKind::Registration)
+            .await
     }
 
     /// Hanko-compatible alias of `initialize_registration`.
@@ -354,7 +393,8 @@ impl PasskeyApi {
         tenant_id: Path<String>,
         body: Json<InitRegistrationDto>,
     ) -> Result<Json<PublicKeyOptionsDto>, ApiError> {
-        self.register_init(req, &tenant_id, key, body.0).await
+        self.register_init(req, &tenant_id, &key, body.0, CeremonyKind::Registration)
+            .await
     }
 
     /// Finish a registration with the credential from `navigator.credentials.create()` (webauthn-json or
@@ -373,7 +413,8 @@ impl PasskeyApi {
         tenant_id: Path<String>,
         body: Json<Value>,
     ) -> Result<Json<TokenDto>, ApiError> {
-        self.register_final(req, &tenant_id, body.0).await
+        self.register_final(req, &tenant_id, None, body.0, CeremonyKind::Registration)
+            .await
     }
 
     /// Hanko-compatible alias of `finalize_registration`.
@@ -389,7 +430,8 @@ impl PasskeyApi {
         tenant_id: Path<String>,
         body: Json<Value>,
     ) -> Result<Json<TokenDto>, ApiError> {
-        self.register_final(req, &tenant_id, body.0).await
+        self.register_final(req, &tenant_id, None, body.0, CeremonyKind::Registration)
+            .await
     }
 
     /// Start a login: an empty body (or `{}`) starts a discoverable login; `{"user_id"}` limits it to that user's
@@ -442,7 +484,8 @@ impl PasskeyApi {
         tenant_id: Path<String>,
         body: Json<Value>,
     ) -> Result<Json<TokenDto>, ApiError> {
-        self.login_final(req, &tenant_id, body.0).await
+        self.login_final(req, &tenant_id, None, body.0, CeremonyKind::Login)
+            .await
     }
 
     /// Hanko-compatible alias of `finalize_login`.
@@ -458,7 +501,166 @@ impl PasskeyApi {
         tenant_id: Path<String>,
         body: Json<Value>,
     ) -> Result<Json<TokenDto>, ApiError> {
-        self.login_final(req, &tenant_id, body.0).await
+        self.login_final(req, &tenant_id, None, body.0, CeremonyKind::Login)
+            .await
+    }
+
+    /// Start registering a second-factor credential (security key) for a user who signed in another way, with
+    /// the tenant's MFA profile. Needs the API key. Errors: 400, 401, 404.
+    #[oai(
+        path = "/:tenant_id/credentials/mfa/register/initialize",
+        method = "post",
+        operation_id = "initialize_mfa_registration",
+        tag = "PasskeyTags::Mfa"
+    )]
+    async fn initialize_mfa_registration(
+        &self,
+        key: TenantKey,
+        req: &Request,
+        tenant_id: Path<String>,
+        body: Json<InitRegistrationDto>,
+    ) -> Result<Json<PublicKeyOptionsDto>, ApiError> {
+        self.register_init(req, &tenant_id, &key, body.0, CeremonyKind::MfaRegistration)
+            .await
+    }
+
+    /// Hanko-compatible alias of `initialize_mfa_registration`.
+    #[oai(
+        path = "/:tenant_id/mfa/registration/initialize",
+        method = "post",
+        operation_id = "initialize_mfa_registration_hanko",
+        tag = "PasskeyTags::Mfa"
+    )]
+    async fn initialize_mfa_registration_hanko(
+        &self,
+        key: TenantKey,
+        req: &Request,
+        tenant_id: Path<String>,
+        body: Json<InitRegistrationDto>,
+    ) -> Result<Json<PublicKeyOptionsDto>, ApiError> {
+        self.register_init(req, &tenant_id, &key, body.0, CeremonyKind::MfaRegistration)
+            .await
+    }
+
+    /// Finish an MFA registration; the credential is marked as MFA and refused by passkey login. Needs the API
+    /// key. Errors as `finalize_registration`, plus 401.
+    #[oai(
+        path = "/:tenant_id/credentials/mfa/register/finalize",
+        method = "post",
+        operation_id = "finalize_mfa_registration",
+        tag = "PasskeyTags::Mfa"
+    )]
+    async fn finalize_mfa_registration(
+        &self,
+        key: TenantKey,
+        req: &Request,
+        tenant_id: Path<String>,
+        body: Json<Value>,
+    ) -> Result<Json<TokenDto>, ApiError> {
+        self.register_final(
+            req,
+            &tenant_id,
+            Some(&key),
+            body.0,
+            CeremonyKind::MfaRegistration,
+        )
+        .await
+    }
+
+    /// Hanko-compatible alias of `finalize_mfa_registration`.
+    #[oai(
+        path = "/:tenant_id/mfa/registration/finalize",
+        method = "post",
+        operation_id = "finalize_mfa_registration_hanko",
+        tag = "PasskeyTags::Mfa"
+    )]
+    async fn finalize_mfa_registration_hanko(
+        &self,
+        key: TenantKey,
+        req: &Request,
+        tenant_id: Path<String>,
+        body: Json<Value>,
+    ) -> Result<Json<TokenDto>, ApiError> {
+        self.register_final(
+            req,
+            &tenant_id,
+            Some(&key),
+            body.0,
+            CeremonyKind::MfaRegistration,
+        )
+        .await
+    }
+
+    /// Start a step-up for `{"user_id"}` with any of the user's credentials. Needs the API key. Errors: 400
+    /// (`user_id` missing, `no_credentials`), 401, 404 `user_not_found`.
+    #[oai(
+        path = "/:tenant_id/credentials/mfa/login/initialize",
+        method = "post",
+        operation_id = "initialize_mfa_login",
+        tag = "PasskeyTags::Mfa"
+    )]
+    async fn initialize_mfa_login(
+        &self,
+        key: TenantKey,
+        req: &Request,
+        tenant_id: Path<String>,
+        body: Json<InitLoginDto>,
+    ) -> Result<Json<PublicKeyOptionsDto>, ApiError> {
+        self.mfa_login_init(req, &tenant_id, &key, body.0).await
+    }
+
+    /// Hanko-compatible alias of `initialize_mfa_login`.
+    #[oai(
+        path = "/:tenant_id/mfa/login/initialize",
+        method = "post",
+        operation_id = "initialize_mfa_login_hanko",
+        tag = "PasskeyTags::Mfa"
+    )]
+    async fn initialize_mfa_login_hanko(
+        &self,
+        key: TenantKey,
+        req: &Request,
+        tenant_id: Path<String>,
+        body: Json<InitLoginDto>,
+    ) -> Result<Json<PublicKeyOptionsDto>, ApiError> {
+        self.mfa_login_init(req, &tenant_id, &key, body.0).await
+    }
+
+    /// Finish a step-up; the token has `acr: "step-up"`, `amr` with `mfa`, and `uv`. Needs the API key. Errors as
+    /// `finalize_login`.
+    #[oai(
+        path = "/:tenant_id/credentials/mfa/login/finalize",
+        method = "post",
+        operation_id = "finalize_mfa_login",
+        tag = "PasskeyTags::Mfa"
+    )]
+    async fn finalize_mfa_login(
+        &self,
+        key: TenantKey,
+        req: &Request,
+        tenant_id: Path<String>,
+        body: Json<Value>,
+    ) -> Result<Json<TokenDto>, ApiError> {
+        self.login_final(req, &tenant_id, Some(&key), body.0, CeremonyKind::MfaLogin)
+            .await
+    }
+
+    /// Hanko-compatible alias of `finalize_mfa_login`.
+    #[oai(
+        path = "/:tenant_id/mfa/login/finalize",
+        method = "post",
+        operation_id = "finalize_mfa_login_hanko",
+        tag = "PasskeyTags::Mfa"
+    )]
+    async fn finalize_mfa_login_hanko(
+        &self,
+        key: TenantKey,
+        req: &Request,
+        tenant_id: Path<String>,
+        body: Json<Value>,
+    ) -> Result<Json<TokenDto>, ApiError> {
+        self.login_final(req, &tenant_id, Some(&key), body.0, CeremonyKind::MfaLogin)
+            .await
     }
 
     /// List credentials, of one user (`user_id`, the application's id) or of the whole tenant, oldest first

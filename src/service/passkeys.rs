@@ -470,12 +470,15 @@ impl Tessera {
         kind: CeremonyKind,
     ) -> Claims {
         let now = self.clock.now_ms() / 1000;
+        let step_up = matches!(kind, CeremonyKind::MfaLogin | CeremonyKind::MfaRegistration);
+        // "pop": proof of possession of a key. "mfa": a verified passkey is multi-factor on its own, and a
+        // step-up is a second factor on top of the application's first.
         let mut amr = vec!["pop".to_string()];
-        if user_verified {
+        if user_verified || step_up {
             amr.push("mfa".to_string());
         }
         let acr = match kind {
-            CeremonyKind::MfaLogin | CeremonyKind::MfaRegistration => "mfa",
+            CeremonyKind::MfaLogin | CeremonyKind::MfaRegistration => "step-up",
             CeremonyKind::Transaction => "transaction",
             _ => "passkey",
         };

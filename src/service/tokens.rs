@@ -62,7 +62,8 @@ pub struct Claims {
     /// The transaction hash, base64url (transaction tokens only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub trans_hash: Option<String>,
-    /// Authentication context: `passkey`, or `mfa` for a second-factor step-up.
+    /// Authentication context: `passkey` (first-factor login or registration), `step-up` (a second factor on top
+    /// of the application's own login), or `transaction` (a signed transaction).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub acr: Option<String>,
 }

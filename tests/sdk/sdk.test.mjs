@@ -131,3 +131,22 @@ test("the Hanko SDK registers, logs in, lists and removes a passkey", async () =
 test("the Hanko SDK sees errors as JSON", async () => {
   await assert.rejects(sdk.login.finalize({ id: "x" }), /Request failed: \{"title"/);
 });
+
+test("the Hanko SDK's MFA methods register a security key and step up", async () => {
+  const authenticator = new SoftwareAuthenticator();
+  const user = sdk.user("sdk-mfa-user");
+  const creation = await user.mfa.registration.initialize({ username: "mfa@example.com" });
+  assert.equal(creation.publicKey.authenticatorSelection.residentKey, "discouraged");
+  await user.mfa.registration.finalize(authenticator.create(creation.publicKey, ORIGIN));
+
+  const request = await user.mfa.login.initialize();
+  assert.equal(request.publicKey.allowCredentials.length, 1, "step-up is bound to the user");
+  const { token } = await user.mfa.login.finalize(authenticator.get(request.publicKey, ORIGIN));
+  const claims = await verifyToken(token);
+  assert.equal(claims.sub, "sdk-mfa-user");
+  assert.equal(claims.acr, "step-up");
+  assert.ok(claims.amr.includes("mfa"));
+
+  const credentials = await user.credentials();
+  assert.equal(credentials[0].is_mfa, true);
+});
