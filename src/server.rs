@@ -10,6 +10,7 @@ use crate::api::admin::{AdminApi, AdminAuth};
 use crate::api::edge;
 use crate::api::health::HealthApi;
 use crate::api::passkeys::PasskeyApi;
+use crate::api::transactions::TransactionApi;
 use crate::config::Config;
 use crate::service::Tessera;
 
@@ -19,10 +20,13 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn public_service(
     tessera: &Tessera,
     server_url: &str,
-) -> OpenApiService<(PasskeyApi, HealthApi), ()> {
+) -> OpenApiService<(PasskeyApi, TransactionApi, HealthApi), ()> {
     OpenApiService::new(
         (
             PasskeyApi {
+                tessera: tessera.clone(),
+            },
+            TransactionApi {
                 tessera: tessera.clone(),
             },
             HealthApi {

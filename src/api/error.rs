@@ -240,10 +240,19 @@ impl From<crate::service::passkeys::CeremonyError> for ApiError {
                 "failed to validate assertion",
                 e.to_string(),
             ),
-            C::CounterRegressed => ApiError::new(
+            C::CounterRegressed | C::TransactionMismatch => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 code,
                 "failed to validate assertion",
+                e.to_string(),
+            ),
+            C::TransactionExists => {
+                ApiError::new(StatusCode::CONFLICT, code, "transaction already exists", "")
+            }
+            C::TransactionClosed(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                code,
+                "the transaction is no longer pending",
                 e.to_string(),
             ),
         }

@@ -7,6 +7,7 @@ pub mod dto;
 pub mod error;
 pub mod health;
 pub mod passkeys;
+pub mod transactions;
 
 use std::time::Instant;
 

@@ -57,7 +57,8 @@ pub enum TenantKey {
 }
 
 impl TenantKey {
-    fn value(&self) -> &str {
+    /// The presented key.
+    pub fn value(&self) -> &str {
         match self {
             TenantKey::Header(k) => &k.0.key,
             TenantKey::Bearer(b) => &b.0.token,

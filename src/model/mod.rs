@@ -3,6 +3,7 @@
 //! This module depends on nothing internal. Database rows are mapped to these types in `repo/`; API DTOs are
 //! mapped to and from them in `api/`.
 
+pub mod jcs;
 pub mod tenant;
 
 use std::fmt;
@@ -132,6 +133,41 @@ pub struct Credential {
     pub created_at: Millis,
     /// Last successful use.
     pub last_used_at: Option<Millis>,
+}
+
+/// A transaction to be signed with a passkey, and its evidence once signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transaction {
+    /// Tessera's internal id.
+    pub id: String,
+    /// Owner.
+    pub tenant_id: TenantId,
+    /// The application's transaction id, unique per tenant.
+    pub transaction_id: String,
+    /// The internal id of the user who must sign.
+    pub user_pk: String,
+    /// `pending`, `signed`, `expired` or `failed`.
+    pub status: String,
+    /// The transaction data in RFC 8785 canonical JSON.
+    pub data: String,
+    /// The transaction hash (hex SHA-256), the first 32 bytes of the challenge.
+    pub hash: String,
+    /// Creation time.
+    pub created_at: Millis,
+    /// When the challenge expires.
+    pub expires_at: Millis,
+    /// When it was signed.
+    pub signed_at: Option<Millis>,
+    /// The credential that signed it (base64url).
+    pub credential_id: Option<String>,
+    /// Evidence: the signed authenticator data.
+    pub authenticator_data: Option<Vec<u8>>,
+    /// Evidence: the signed client data JSON.
+    pub client_data_json: Option<Vec<u8>>,
+    /// Evidence: the signature.
+    pub signature: Option<Vec<u8>>,
+    /// Evidence: the credential's COSE public key.
+    pub public_key: Option<Vec<u8>>,
 }
 
 /// A token-signing key's public metadata.

@@ -7,6 +7,7 @@ pub mod challenges;
 pub mod credentials;
 pub mod signing_keys;
 pub mod tenants;
+pub mod transactions;
 pub mod users;
 
 use std::time::Duration;

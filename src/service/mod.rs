@@ -11,6 +11,7 @@ pub mod passkeys;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
+pub mod transactions;
 pub mod users;
 
 use std::sync::Arc;

@@ -64,6 +64,15 @@ pub enum CeremonyError {
     /// The signature counter did not increase.
     #[error("the signature counter did not increase (possible cloned authenticator)")]
     CounterRegressed,
+    /// The transaction id is taken in this tenant.
+    #[error("transaction already exists")]
+    TransactionExists,
+    /// The transaction's data or id do not match the hash the challenge carries.
+    #[error("the assertion was made for other transaction data")]
+    TransactionMismatch,
+    /// The transaction is no longer pending.
+    #[error("the transaction is {0}")]
+    TransactionClosed(String),
 }
 
 impl CeremonyError {
@@ -84,11 +93,14 @@ impl CeremonyError {
             CeremonyError::NoCredentials => "no_credentials",
             CeremonyError::UserMismatch => "credential_not_allowed",
             CeremonyError::CounterRegressed => "sign_count_regressed",
+            CeremonyError::TransactionExists => "transaction_exists",
+            CeremonyError::TransactionMismatch => "transaction_mismatch",
+            CeremonyError::TransactionClosed(_) => "transaction_closed",
         }
     }
 }
 
-type CResult<T> = Result<T, CeremonyError>;
+pub(crate) type CResult<T> = Result<T, CeremonyError>;
 
 /// A registration request.
 #[derive(Clone, Debug)]
@@ -173,7 +185,7 @@ fn validate_new_user(u: &NewUser) -> Result<(), Error> {
 }
 
 impl Tessera {
-    async fn audit_step(
+    pub(crate) async fn audit_step(
         &self,
         tenant: TenantId,
         kind: CeremonyKind,
@@ -460,7 +472,7 @@ impl Tessera {
         Ok(Finished { token, claims })
     }
 
-    fn claims(
+    pub(crate) fn claims(
         &self,
         tenant: TenantId,
         config: &TenantConfig,
