@@ -2,12 +2,13 @@
 //!
 //! # Layers
 //!
-//! `api -> service -> repo -> entity`, one direction. [`webauthn`](crate::model) and [`model`] depend on nothing
-//! internal.
+//! `api -> service -> repo -> entity`, one direction. [`webauthn`] and [`model`] depend on nothing internal.
 //!
 //! - [`api`]: poem-openapi adapters. A handler checks auth, calls one service method, maps to a DTO.
-//! - [`service`]: the rules. Tenant first in every call; errors are per-area enums mapped once in `api/error.rs`.
+//! - [`service`]: the rules: ceremonies sealed into their challenges, tokens, transactions, tenants, keys, users,
+//!   audit. Tenant first in every call; errors are per-area enums mapped once in `api/error.rs`.
 //! - [`repo`]: sea-orm queries; entity models are mapped to [`model`] types there and never leave.
+//! - [`webauthn`]: pure WebAuthn relying-party verification from the W3C Level 3 specification; no I/O.
 //! - [`model`]: domain types with parse constructors.
 //! - [`config`]: defaults < TOML < environment; secrets redacted.
 //! - [`clock`]: the one place that reads the wall clock.

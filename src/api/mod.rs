@@ -77,9 +77,18 @@ pub async fn edge<E: Endpoint>(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    // The tenant is the first path segment on the public listener and the second on the admin one.
+    let tenant = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .take(2)
+        .find_map(crate::model::TenantId::parse)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
     let span = tracing::info_span!(
         "request",
         request.id = %id,
+        tenant.id = %tenant,
         listener,
         http.method = %method,
         http.path = %path,
