@@ -19,7 +19,7 @@ use crate::model::{
 use crate::repo;
 use crate::webauthn::attestation::AttestationPolicy;
 use crate::webauthn::authentication::{
-    AuthenticationPolicy, SignCount, StoredCredential, verify_authentication,
+    AuthenticationOutcome, AuthenticationPolicy, SignCount, StoredCredential, verify_authentication,
 };
 use crate::webauthn::client_data::ClientData;
 use crate::webauthn::cose::CoseKey;
@@ -139,7 +139,42 @@ pub fn relying_party(config: &TenantConfig) -> RelyingParty {
     RelyingParty::new(config.rp_id.clone(), config.origins.clone())
 }
 
-fn uv(u: UserVerification) -> webauthn::UserVerification {
+/// Verifies an assertion made with `stored`, a credential of `user`. A user-bound ceremony allows exactly this
+/// credential and does not need a user handle; a discoverable one needs it.
+pub(crate) fn verify_stored(
+    config: &TenantConfig,
+    response: &AuthenticationResponse,
+    challenge: &[u8],
+    stored: &Credential,
+    user: &User,
+    user_verification: UserVerification,
+    user_bound: bool,
+) -> CResult<AuthenticationOutcome> {
+    let key = CoseKey::from_cbor(&stored.public_key)
+        .map_err(|e| Error::Internal(format!("stored key unreadable: {e}")))?;
+    let rp = relying_party(config);
+    let allow = vec![response.credential_id.clone()];
+    verify_authentication(
+        response,
+        &StoredCredential {
+            credential_id: &response.credential_id,
+            public_key: &key,
+            sign_count: stored.sign_count,
+            backup_eligible: stored.backup_eligible,
+            user_handle: user.user_id.as_bytes(),
+        },
+        &AuthenticationPolicy {
+            rp: &rp,
+            challenge,
+            user_verification: uv(user_verification),
+            allow_credentials: user_bound.then_some(allow.as_slice()),
+        },
+    )
+    .map_err(CeremonyError::Assertion)
+}
+
+/// The WebAuthn form of a tenant's user-verification setting.
+pub(crate) fn uv(u: UserVerification) -> webauthn::UserVerification {
     match u {
         UserVerification::Required => webauthn::UserVerification::Required,
         UserVerification::Preferred => webauthn::UserVerification::Preferred,
@@ -662,27 +697,15 @@ impl Tessera {
         if state.user_id.as_ref().is_some_and(|u| u != &user.user_id) {
             return Err(CeremonyError::UserMismatch);
         }
-        let key = CoseKey::from_cbor(&stored.public_key)
-            .map_err(|e| Error::Internal(format!("stored key unreadable: {e}")))?;
-        let rp = relying_party(&config);
-        let allow = vec![response.credential_id.clone()];
-        let outcome = verify_authentication(
+        let outcome = verify_stored(
+            &config,
             &response,
-            &StoredCredential {
-                credential_id: &response.credential_id,
-                public_key: &key,
-                sign_count: stored.sign_count,
-                backup_eligible: stored.backup_eligible,
-                user_handle: user.user_id.as_bytes(),
-            },
-            &AuthenticationPolicy {
-                rp: &rp,
-                challenge: &client_data.challenge,
-                user_verification: uv(state.user_verification),
-                allow_credentials: state.user_id.is_some().then_some(allow.as_slice()),
-            },
-        )
-        .map_err(CeremonyError::Assertion)?;
+            &client_data.challenge,
+            &stored,
+            &user,
+            state.user_verification,
+            state.user_id.is_some(),
+        )?;
         if let SignCount::Regressed {
             stored: before,
             received,

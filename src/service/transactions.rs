@@ -13,18 +13,15 @@ use super::audit::AuditSubject;
 use super::ceremony::{
     CeremonyKind, CeremonyState, ChallengeError, challenge_digest, policy_digest,
 };
-use super::passkeys::{CResult, CeremonyError, Finished, relying_party};
+use super::passkeys::{CResult, CeremonyError, Finished, uv, verify_stored};
 use super::{Error, RequestMeta, Tessera};
-use crate::model::{TenantId, Transaction, UserVerification, jcs};
+use crate::model::{TenantId, Transaction, jcs};
 use crate::repo;
-use crate::webauthn::authentication::{
-    AuthenticationPolicy, SignCount, StoredCredential, verify_authentication,
-};
+use crate::webauthn::authentication::SignCount;
+use crate::webauthn::b64;
 use crate::webauthn::client_data::ClientData;
-use crate::webauthn::cose::CoseKey;
 use crate::webauthn::json::AuthenticationResponse;
 use crate::webauthn::options::{CredentialDescriptor, RequestOptions};
-use crate::webauthn::{self, b64};
 
 /// The longest transaction id.
 pub const MAX_TRANSACTION_ID_LEN: usize = 128;
@@ -37,14 +34,6 @@ pub fn transaction_hash(transaction_id: &str, data: &Value) -> Option<([u8; 32],
     let binding =
         jcs::canonicalize(&json!({"transaction_data": data, "transaction_id": transaction_id}))?;
     Some((super::crypto::sha256(binding.as_bytes()), canonical_data))
-}
-
-fn wuv(u: UserVerification) -> webauthn::UserVerification {
-    match u {
-        UserVerification::Required => webauthn::UserVerification::Required,
-        UserVerification::Preferred => webauthn::UserVerification::Preferred,
-        UserVerification::Discouraged => webauthn::UserVerification::Discouraged,
-    }
 }
 
 /// The status a reader sees: a pending transaction past its expiry is `expired`.
@@ -184,7 +173,7 @@ impl Tessera {
             &challenge,
             config.timeout_ms,
             allow,
-            wuv(user_verification),
+            uv(user_verification),
         ))
     }
 
@@ -269,36 +258,26 @@ impl Tessera {
             .await
             .map_err(Error::from)?
             .ok_or(CeremonyError::CredentialNotFound)?;
-        let key = CoseKey::from_cbor(&stored.public_key)
-            .map_err(|e| Error::Internal(format!("stored key unreadable: {e}")))?;
-        let rp = relying_party(&config);
-        let allow = vec![response.credential_id.clone()];
-        let verified = verify_authentication(
+        // Non-discoverable: authenticators that omit userHandle (U2F keys, hybrid) are accepted.
+        let verified = verify_stored(
+            &config,
             &response,
-            &StoredCredential {
-                credential_id: &response.credential_id,
-                public_key: &key,
-                sign_count: stored.sign_count,
-                backup_eligible: stored.backup_eligible,
-                user_handle: user.user_id.as_bytes(),
-            },
-            &AuthenticationPolicy {
-                rp: &rp,
-                challenge: &client_data.challenge,
-                user_verification: wuv(state.user_verification),
-                // Non-discoverable: authenticators that omit userHandle (U2F keys, hybrid) are accepted.
-                allow_credentials: Some(&allow),
-            },
+            &client_data.challenge,
+            &stored,
+            &user,
+            state.user_verification,
+            true,
         );
         let outcome = match verified {
             Ok(o) => o,
-            Err(e) => {
+            Err(e @ CeremonyError::Assertion(_)) => {
                 // An authentic challenge with a failing assertion ends the transaction.
                 repo::transactions::conclude(&self.db, &record, "failed")
                     .await
                     .map_err(Error::from)?;
-                return Err(CeremonyError::Assertion(e));
+                return Err(e);
             }
+            Err(e) => return Err(e),
         };
         if matches!(outcome.counter, SignCount::Regressed { .. })
             && !config.policy.allow_counter_regression
