@@ -346,6 +346,7 @@ impl From<&TenantConfig> for TenantConfigDto {
 
 /// Body of `POST /tenants`.
 #[derive(Object, Clone, Debug)]
+#[oai(example)]
 pub struct CreateTenantDto {
     /// Tenant name.
     pub display_name: String,
@@ -354,6 +355,20 @@ pub struct CreateTenantDto {
     pub create_api_key: bool,
     /// Configuration.
     pub config: TenantConfigDto,
+}
+
+impl poem_openapi::types::Example for CreateTenantDto {
+    fn example() -> Self {
+        CreateTenantDto {
+            display_name: "Shop".into(),
+            create_api_key: true,
+            config: TenantConfigDto::from(&TenantConfig::new(
+                "shop.example",
+                "Shop",
+                vec!["https://shop.example".into()],
+            )),
+        }
+    }
 }
 
 /// Body of `PUT /tenants/{tenant_id}`.

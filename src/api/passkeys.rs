@@ -93,9 +93,18 @@ impl poem_openapi::types::Example for InitRegistrationDto {
 
 /// Body of login initialize; empty for discoverable (usernameless) login.
 #[derive(Object, Debug, Default)]
+#[oai(example)]
 pub struct InitLoginDto {
     /// Limit the login to this user's passkeys; needs the API key.
     pub user_id: Option<String>,
+}
+
+impl poem_openapi::types::Example for InitLoginDto {
+    fn example() -> Self {
+        InitLoginDto {
+            user_id: Some("7f3c2a10-user".into()),
+        }
+    }
 }
 
 /// WebAuthn options wrapped as `navigator.credentials` expects them.
@@ -163,9 +172,18 @@ fn credential_dto(c: &Credential, user_id: String) -> CredentialDto {
 
 /// Body of credential update.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct UpdateCredentialDto {
     /// New name (1 to 128 characters).
     pub name: String,
+}
+
+impl poem_openapi::types::Example for UpdateCredentialDto {
+    fn example() -> Self {
+        UpdateCredentialDto {
+            name: "Work laptop".into(),
+        }
+    }
 }
 
 /// A page of credentials.

@@ -24,6 +24,7 @@ enum TransactionTags {
 
 /// Body of transaction initialize.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct InitTransactionDto {
     /// The application's user id of the signer.
     pub user_id: String,
@@ -31,6 +32,16 @@ pub struct InitTransactionDto {
     pub transaction_id: String,
     /// Any JSON value describing the transaction; it is hashed in RFC 8785 canonical form.
     pub transaction_data: Value,
+}
+
+impl poem_openapi::types::Example for InitTransactionDto {
+    fn example() -> Self {
+        InitTransactionDto {
+            user_id: "7f3c2a10-user".into(),
+            transaction_id: "payment-2026-0042".into(),
+            transaction_data: serde_json::json!({"amount": "100.00", "currency": "EUR", "to": "DE89370400440532013000"}),
+        }
+    }
 }
 
 /// The signing evidence of a signed transaction; all binary fields base64url.
