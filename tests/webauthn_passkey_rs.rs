@@ -3,10 +3,8 @@
 //! builds are fed to the client as JSON, and the client's credentials come back as JSON, so the JSON shapes are
 //! exercised too.
 
-use passkey_authenticator::{Authenticator, UiHint, UserCheck, UserValidationMethod};
-use passkey_client::Client;
-use passkey_types::Passkey;
-use passkey_types::ctap2::{Aaguid, Ctap2Error};
+mod common;
+
 use passkey_types::webauthn::{CredentialCreationOptions, CredentialRequestOptions};
 use tessera::webauthn::attestation::AttestationPolicy;
 use tessera::webauthn::authentication::{
@@ -21,45 +19,10 @@ use tessera::webauthn::options::{
 use tessera::webauthn::registration::{RegistrationPolicy, verify_registration};
 use tessera::webauthn::{RelyingParty, UserVerification};
 
-/// A user who is always present and verified. The store (`Option<Passkey>`) holds one passkey and finds it
-/// with or without an allow list, as a discoverable credential should.
-struct Consenting;
-
-#[async_trait::async_trait]
-impl UserValidationMethod for Consenting {
-    type PasskeyItem = Passkey;
-
-    async fn check_user<'a>(
-        &self,
-        _hint: UiHint<'a, Self::PasskeyItem>,
-        presence: bool,
-        verification: bool,
-    ) -> Result<UserCheck, Ctap2Error> {
-        Ok(UserCheck {
-            presence,
-            verification,
-        })
-    }
-
-    fn is_presence_enabled(&self) -> bool {
-        true
-    }
-
-    fn is_verification_enabled(&self) -> Option<bool> {
-        Some(true)
-    }
-}
-
 const ORIGIN: &str = "https://login.example.com";
 
 async fn ceremony(alg: CoseAlgorithm, discoverable: bool) {
-    let authenticator = Authenticator::new(
-        Aaguid::new_empty(),
-        None::<Passkey>,
-        Consenting,
-        passkey_crypto::AvailableBackend,
-    );
-    let mut client = Client::new(authenticator);
+    let mut client = common::passkey_rs::client();
     let origin = url::Url::parse(ORIGIN).expect("origin");
     let rp = RelyingParty::new("example.com", vec![ORIGIN.into()]);
     let handle = UserHandle::new(b"user-4711".to_vec()).expect("handle");
