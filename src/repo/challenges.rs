@@ -43,3 +43,12 @@ pub async fn purge_expired<C: ConnectionTrait>(db: &C, now: Millis) -> RepoResul
         .await?;
     Ok(res.rows_affected)
 }
+
+/// `true` when the challenge was already consumed (checked before verification so that a replay is reported as
+/// one; the insert in [`consume`] stays the authority under concurrency).
+pub async fn is_consumed<C: ConnectionTrait>(db: &C, digest: &str) -> RepoResult<bool> {
+    Ok(consumed_challenge::Entity::find_by_id(digest.to_string())
+        .one(db)
+        .await?
+        .is_some())
+}

@@ -389,6 +389,12 @@ impl Tessera {
             ClientData::parse(&response.client_data_json).map_err(CeremonyError::Registration)?;
         let config = self.tenant_config(tenant).await?;
         let state = self.open_challenge(tenant, &client_data.challenge, 0, kinds, &config)?;
+        if repo::challenges::is_consumed(&self.db, &challenge_digest(&client_data.challenge))
+            .await
+            .map_err(Error::from)?
+        {
+            return Err(ChallengeError::Replayed.into());
+        }
         *kind = state.kind;
         let user_id = state.user_id.clone().ok_or(ChallengeError::Unknown)?;
         subject.user_id = Some(user_id.clone());
@@ -677,6 +683,12 @@ impl Tessera {
             ClientData::parse(&response.client_data_json).map_err(CeremonyError::Assertion)?;
         let config = self.tenant_config(tenant).await?;
         let state = self.open_challenge(tenant, &client_data.challenge, 0, kinds, &config)?;
+        if repo::challenges::is_consumed(&self.db, &challenge_digest(&client_data.challenge))
+            .await
+            .map_err(Error::from)?
+        {
+            return Err(ChallengeError::Replayed.into());
+        }
         *kind = state.kind;
         subject.user_id = state.user_id.clone();
 

@@ -221,6 +221,12 @@ impl Tessera {
             &[CeremonyKind::Transaction],
             &config,
         )?;
+        if repo::challenges::is_consumed(&self.db, &challenge_digest(&client_data.challenge))
+            .await
+            .map_err(Error::from)?
+        {
+            return Err(ChallengeError::Replayed.into());
+        }
         subject.user_id = state.user_id.clone();
         let transaction_id = state.transaction.clone().ok_or(ChallengeError::Unknown)?;
         subject.transaction_id = Some(transaction_id.clone());
