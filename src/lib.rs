@@ -12,6 +12,7 @@
 //! - [`model`]: domain types with parse constructors.
 //! - [`config`]: defaults < TOML < environment; secrets redacted.
 //! - [`clock`]: the one place that reads the wall clock.
+//! - [`bench`]: `tessera bench`, an HTTP load generator with virtual authenticators (a client, not a layer).
 //!
 //! # Conventions
 //!
@@ -22,6 +23,7 @@
 //! - Logs: `tracing`, one span per request with `request.id`; failures are logged once, at the boundary.
 
 pub mod api;
+pub mod bench;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;

@@ -62,6 +62,36 @@ enum Command {
         #[arg(value_enum, default_value = "public")]
         listener: Listener,
     },
+    /// Benchmark a running Tessera over HTTP with virtual authenticators (loopback targets only by default).
+    Bench {
+        /// Public listener URL.
+        #[arg(long, default_value = "http://127.0.0.1:8000")]
+        public_url: String,
+        /// Admin listener URL.
+        #[arg(long, default_value = "http://127.0.0.1:8001")]
+        admin_url: String,
+        /// The admin key (default: TESSERA_ADMIN_API_KEY).
+        #[arg(long, env = "TESSERA_ADMIN_API_KEY", hide_env_values = true)]
+        admin_key: String,
+        /// Credential algorithm: es256 or eddsa.
+        #[arg(long, default_value = "es256")]
+        algorithm: String,
+        /// Users (one passkey each) to register before the login run.
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        /// Concurrent login ceremonies.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Seconds of login ceremonies.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// The server's process id, to report its CPU time per login.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// Allow targets that are not loopback addresses.
+        #[arg(long)]
+        allow_remote: bool,
+    },
     /// Show the effective configuration.
     Config {
         /// Print the configuration with secrets redacted.
@@ -410,6 +440,39 @@ async fn run() -> anyhow::Result<()> {
                     Listener::Admin => admin,
                 }
             );
+            Ok(())
+        }
+        Command::Bench {
+            public_url,
+            admin_url,
+            admin_key,
+            algorithm,
+            users,
+            concurrency,
+            duration,
+            server_pid,
+            allow_remote,
+        } => {
+            let report = tessera::bench::run(tessera::bench::BenchOptions {
+                public_url: public_url.trim_end_matches('/').to_string(),
+                admin_url: admin_url.trim_end_matches('/').to_string(),
+                admin_key,
+                algorithm,
+                users: users.max(1),
+                concurrency: concurrency.max(1),
+                duration: std::time::Duration::from_secs(duration),
+                server_pid,
+                allow_remote,
+                progress: !json_mode,
+            })
+            .await?;
+            out(json_mode, report.clone(), || {
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            });
+            let errors = report["error_count"].as_u64().unwrap_or(0);
+            if errors > 0 {
+                anyhow::bail!("{errors} login ceremonies failed");
+            }
             Ok(())
         }
         Command::Config { dump } => {
