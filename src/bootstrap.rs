@@ -124,7 +124,8 @@ pub async fn start(
         }
     }
     let tessera = Tessera::new(db, &secret, opts.clock.unwrap_or(Clock::System))
-        .with_public_url(&config.public_url);
+        .with_public_url(&config.public_url)
+        .with_audit_writer();
 
     if opts.dev && config.admin_api_key.is_none() {
         let path = config.dev_secret_path().with_file_name("tessera.admin-key");

@@ -301,7 +301,10 @@ async fn run() -> anyhow::Result<()> {
                     },
                 );
             }
-            running.task.await.context("server task")??;
+            let served = running.task.await.context("server task")?;
+            // Entries queued by the last requests are written before the process exits.
+            running.tessera.flush_audit().await;
+            served?;
             Ok(())
         }
         Command::Migrate { action } => {

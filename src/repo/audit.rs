@@ -53,7 +53,22 @@ fn to_entry(m: audit_log::Model) -> RepoResult<AuditEntry> {
 
 /// Appends an entry.
 pub async fn insert<C: ConnectionTrait>(db: &C, e: &AuditEntry) -> RepoResult<()> {
-    audit_log::Entity::insert(audit_log::ActiveModel {
+    insert_many(db, std::slice::from_ref(e)).await
+}
+
+/// Appends entries in one statement.
+pub async fn insert_many<C: ConnectionTrait>(db: &C, entries: &[AuditEntry]) -> RepoResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    audit_log::Entity::insert_many(entries.iter().map(row))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn row(e: &AuditEntry) -> audit_log::ActiveModel {
+    audit_log::ActiveModel {
         id: Set(e.id.clone()),
         tenant_id: Set(e.tenant_id.to_string()),
         r#type: Set(e.kind.clone()),
@@ -66,10 +81,7 @@ pub async fn insert<C: ConnectionTrait>(db: &C, e: &AuditEntry) -> RepoResult<()
         transaction_id: Set(e.transaction_id.clone()),
         details: Set(e.details.as_ref().map(|d| d.to_string())),
         created_at: Set(e.created_at),
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 /// A page of a tenant's entries, newest first.

@@ -1,5 +1,12 @@
 //! Writing and reading the audit log. Entries are written outside any failing transaction, so failures are
 //! recorded too; they never contain secrets.
+//!
+//! A serving process writes entries through [`AuditWriter`]: a background task that inserts whatever has queued up
+//! in one statement, so ceremonies do not wait for an audit commit each. Readers flush the queue first, so this
+//! replica's entries are always visible to its own reads; shutdown flushes it too. Without a writer (the CLI)
+//! entries are inserted directly.
+
+use tokio::sync::{mpsc, oneshot};
 
 use super::{RequestMeta, Result, Tessera};
 use crate::model::{AuditEntry, Page, PageRequest, TenantId};
@@ -18,7 +25,70 @@ pub struct AuditSubject {
     pub details: Option<serde_json::Value>,
 }
 
+/// Entries queued at most before writers fall back to direct inserts.
+const QUEUE: usize = 4096;
+/// Entries written in one statement at most.
+const BATCH: usize = 256;
+
+enum Message {
+    Entry(Box<AuditEntry>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle to the background audit writer.
+#[derive(Clone)]
+pub struct AuditWriter {
+    tx: mpsc::Sender<Message>,
+}
+
+impl AuditWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn start(db: sea_orm::DatabaseConnection) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Message>(QUEUE);
+        tokio::spawn(async move {
+            let mut batch: Vec<AuditEntry> = Vec::with_capacity(BATCH);
+            let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+            while let Some(first) = rx.recv().await {
+                let mut next = Some(first);
+                while let Some(msg) = next.take() {
+                    match msg {
+                        Message::Entry(e) => batch.push(*e),
+                        Message::Flush(w) => waiters.push(w),
+                    }
+                    if batch.len() < BATCH {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if let Err(e) = repo::audit::insert_many(&db, &batch).await {
+                    tracing::error!(error = %e, entries = batch.len(), "audit entries not written");
+                }
+                batch.clear();
+                for w in waiters.drain(..) {
+                    let _ = w.send(());
+                }
+            }
+        });
+        AuditWriter { tx }
+    }
+}
+
 impl Tessera {
+    /// Writes audit entries through a background writer from now on (for serving processes).
+    pub fn with_audit_writer(mut self) -> Self {
+        self.audit_writer = Some(AuditWriter::start(self.db.clone()));
+        self
+    }
+
+    /// Waits until every audit entry queued so far is written.
+    pub async fn flush_audit(&self) {
+        if let Some(w) = &self.audit_writer {
+            let (tx, rx) = oneshot::channel();
+            if w.tx.send(Message::Flush(tx)).await.is_ok() {
+                let _ = rx.await;
+            }
+        }
+    }
+
     /// Appends an audit entry. A failure to write it is logged and does not fail the caller's operation.
     pub async fn audit(
         &self,
@@ -42,6 +112,18 @@ impl Tessera {
             details: subject.details,
             created_at: self.clock.now_ms(),
         };
+        let entry = match &self.audit_writer {
+            Some(w) => match w.tx.try_send(Message::Entry(Box::new(entry))) {
+                Ok(()) => return,
+                // A full or stopped queue: write directly rather than lose the entry.
+                Err(
+                    mpsc::error::TrySendError::Full(Message::Entry(e))
+                    | mpsc::error::TrySendError::Closed(Message::Entry(e)),
+                ) => *e,
+                Err(_) => return,
+            },
+            None => entry,
+        };
         if let Err(e) = repo::audit::insert(&self.db, &entry).await {
             tracing::error!(tenant.id = %tenant, audit.kind = kind, error = %e, "audit entry not written");
         }
@@ -55,6 +137,7 @@ impl Tessera {
         page: PageRequest,
     ) -> Result<Page<AuditEntry>> {
         self.require_tenant(tenant).await?;
+        self.flush_audit().await;
         Ok(repo::audit::list(&self.db, tenant, filter, page).await?)
     }
 }

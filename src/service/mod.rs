@@ -89,6 +89,8 @@ pub struct Tessera {
     signers: moka::future::Cache<TenantId, Arc<tokens::TenantKeys>>,
     /// The external URL of the public listener (token issuers are `{public_url}/{tenant_id}`).
     public_url: Arc<str>,
+    /// The background audit writer, in serving processes.
+    audit_writer: Option<audit::AuditWriter>,
 }
 
 impl Tessera {
@@ -111,6 +113,7 @@ impl Tessera {
                 .time_to_live(CACHE_TTL)
                 .build(),
             public_url: Arc::from("http://localhost:8000"),
+            audit_writer: None,
         }
     }
 
