@@ -44,8 +44,23 @@ pub struct Model {
     pub last_used_at: Option<i64>,
 }
 
-/// `credentials` has no relations declared here; foreign keys live in the migration.
+/// Relations of `credentials`.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The user the credential belongs to.
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::UserPk",
+        to = "super::user::Column::Id",
+        on_delete = "Cascade"
+    )]
+    User,
+}
+
+impl Related<super::user::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::User.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -77,6 +77,24 @@ pub async fn find<C: ConnectionTrait>(
         .transpose()
 }
 
+/// A tenant's credential with its owner, in one query.
+pub async fn find_with_owner<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    credential_id: &str,
+) -> RepoResult<Option<(Credential, crate::model::User)>> {
+    let found = credential::Entity::find()
+        .find_also_related(entity::user::Entity)
+        .filter(credential::Column::TenantId.eq(tenant.to_string()))
+        .filter(credential::Column::CredentialId.eq(credential_id))
+        .one(db)
+        .await?;
+    match found {
+        Some((c, Some(u))) => Ok(Some((to_credential(c)?, super::users::to_user(u)?))),
+        _ => Ok(None),
+    }
+}
+
 /// A user's credentials, oldest first.
 pub async fn for_user<C: ConnectionTrait>(
     db: &C,

@@ -9,7 +9,7 @@ use sea_orm::{
 use super::{RepoError, RepoResult};
 use crate::model::{Page, PageRequest, SortDirection, TenantId, User};
 
-fn to_user(m: user::Model) -> RepoResult<User> {
+pub(crate) fn to_user(m: user::Model) -> RepoResult<User> {
     Ok(User {
         tenant_id: TenantId::parse(&m.tenant_id).ok_or_else(|| RepoError::Corrupt {
             table: "users",

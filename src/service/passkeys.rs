@@ -692,7 +692,7 @@ impl Tessera {
         *kind = state.kind;
         subject.user_id = state.user_id.clone();
 
-        let stored = repo::credentials::find(&self.db, tenant, &credential_id)
+        let (stored, user) = repo::credentials::find_with_owner(&self.db, tenant, &credential_id)
             .await
             .map_err(Error::from)?
             .ok_or(CeremonyError::CredentialNotFound)?;
@@ -701,10 +701,6 @@ impl Tessera {
                 "MFA credentials are not usable for passkey login",
             ));
         }
-        let user = repo::users::get(&self.db, tenant, &stored.user_pk)
-            .await
-            .map_err(Error::from)?
-            .ok_or(CeremonyError::CredentialNotFound)?;
         subject.user_id = Some(user.user_id.clone());
         if state.user_id.as_ref().is_some_and(|u| u != &user.user_id) {
             return Err(CeremonyError::UserMismatch);

@@ -248,7 +248,7 @@ impl Tessera {
             return Err(CeremonyError::TransactionMismatch);
         }
 
-        let stored = repo::credentials::find(&self.db, tenant, &credential_id)
+        let (stored, user) = repo::credentials::find_with_owner(&self.db, tenant, &credential_id)
             .await
             .map_err(Error::from)?
             .ok_or(CeremonyError::CredentialNotFound)?;
@@ -260,10 +260,6 @@ impl Tessera {
                 "MFA credentials are not usable for transactions",
             ));
         }
-        let user = repo::users::get(&self.db, tenant, &stored.user_pk)
-            .await
-            .map_err(Error::from)?
-            .ok_or(CeremonyError::CredentialNotFound)?;
         // Non-discoverable: authenticators that omit userHandle (U2F keys, hybrid) are accepted.
         let verified = verify_stored(
             &config,
