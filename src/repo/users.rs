@@ -150,3 +150,22 @@ pub async fn update_profile<C: ConnectionTrait>(db: &C, u: &User) -> RepoResult<
         .await?;
     Ok(())
 }
+
+/// A tenant's users with the given internal ids, in one query.
+pub async fn by_ids<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    ids: &[String],
+) -> RepoResult<Vec<User>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant.to_string()))
+        .filter(user::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_user)
+        .collect()
+}

@@ -804,14 +804,14 @@ impl Tessera {
         tenant: TenantId,
         credentials: &[Credential],
     ) -> Result<Vec<(String, String)>, Error> {
-        let mut owners: Vec<(String, String)> = Vec::new();
-        for c in credentials {
-            if !owners.iter().any(|(pk, _)| pk == &c.user_pk)
-                && let Some(u) = repo::users::get(&self.db, tenant, &c.user_pk).await?
-            {
-                owners.push((u.id, u.user_id));
-            }
-        }
+        let mut ids: Vec<String> = credentials.iter().map(|c| c.user_pk.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let owners = repo::users::by_ids(&self.db, tenant, &ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.user_id))
+            .collect();
         Ok(owners)
     }
 
