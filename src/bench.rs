@@ -208,12 +208,9 @@ struct Results {
     errors: BTreeMap<String, u64>,
 }
 
-/// CPU time (user + system) of a process, in clock ticks, from `/proc`.
+/// CPU time (user + system) of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    crate::metrics::proc_stat(&pid.to_string()).map(|s| s.cpu_ticks)
 }
 
 async fn post(

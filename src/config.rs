@@ -110,6 +110,105 @@ pub struct Config {
     pub body_limit: usize,
     /// The externally visible base URL of the public listener; token issuers are `{public_url}/{tenant_id}`.
     pub public_url: String,
+    /// How long a replica serves cached tenant configurations, API-key lookups and signing keys before reading
+    /// them again; changes made on another replica are seen within this time.
+    pub cache_ttl_secs: u64,
+    /// Serve the demo page at `/demo` (on by default with `serve --dev`).
+    pub demo: bool,
+    /// The tenant the demo page uses; by default the only tenant, when there is exactly one.
+    pub demo_tenant: Option<String>,
+    /// Rate limits on the public ceremony endpoints.
+    pub rate_limit: RateLimitConfig,
+    /// Proxies whose `X-Forwarded-For` header is believed for the client address (IP addresses or CIDR ranges).
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// Rate limits on the public ceremony endpoints: token buckets that refill continuously over `window_secs`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// `false` switches every limit off (`TESSERA_RATE_LIMIT=off`, for load tests).
+    pub enabled: bool,
+    /// The window over which the limits below refill, in seconds.
+    pub window_secs: u64,
+    /// Requests per window from one client address to one tenant.
+    pub per_ip: u32,
+    /// Requests per window to one tenant from all clients together.
+    pub per_tenant: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            enabled: true,
+            window_secs: 60,
+            per_ip: 600,
+            per_tenant: 120_000,
+        }
+    }
+}
+
+/// An IP network (an address and a prefix length); a bare address is a network of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` lies in this network.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: std::net::IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR range"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?} has an invalid prefix length"))?,
+            None => max,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+}
+
+impl std::fmt::Display for IpNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
 }
 
 impl Default for Config {
@@ -126,6 +225,11 @@ impl Default for Config {
             log_level: "info".into(),
             body_limit: DEFAULT_BODY_LIMIT,
             public_url: "http://localhost:8000".into(),
+            cache_ttl_secs: 30,
+            demo: false,
+            demo_tenant: None,
+            rate_limit: RateLimitConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -147,6 +251,14 @@ struct FileConfig {
     log_level: Option<String>,
     body_limit: Option<usize>,
     public_url: Option<String>,
+    cache_ttl_secs: Option<u64>,
+    demo: Option<bool>,
+    demo_tenant: Option<String>,
+    rate_limit: Option<bool>,
+    rate_limit_window_secs: Option<u64>,
+    rate_limit_per_ip: Option<u32>,
+    rate_limit_per_tenant: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// Every problem found while loading the configuration.
@@ -170,6 +282,14 @@ pub const ENV_VARS: &[&str] = &[
     "TESSERA_LOG_LEVEL",
     "TESSERA_BODY_LIMIT",
     "TESSERA_PUBLIC_URL",
+    "TESSERA_CACHE_TTL_SECS",
+    "TESSERA_DEMO",
+    "TESSERA_DEMO_TENANT",
+    "TESSERA_RATE_LIMIT",
+    "TESSERA_RATE_LIMIT_WINDOW_SECS",
+    "TESSERA_RATE_LIMIT_PER_IP",
+    "TESSERA_RATE_LIMIT_PER_TENANT",
+    "TESSERA_TRUSTED_PROXIES",
     "TESSERA_TEST_DATABASE_URL",
 ];
 
@@ -203,6 +323,22 @@ impl Layer<'_> {
                     .push(format!("{source}: cannot read {}: {e}", path.display()));
                 None
             }
+        }
+    }
+
+    /// A number from the environment variable `env_name`, else from the file.
+    fn number<T: std::str::FromStr>(&mut self, file: Option<T>, env_name: &str) -> Option<T> {
+        match self.env(env_name) {
+            Some(v) => self.parse(env_name, &v),
+            None => file,
+        }
+    }
+
+    /// A boolean from the environment variable `env_name`, else from the file.
+    fn flag(&mut self, file: Option<bool>, env_name: &str) -> Option<bool> {
+        match self.env(env_name) {
+            Some(v) => self.parse_bool(env_name, &v),
+            None => file,
         }
     }
 
@@ -391,6 +527,56 @@ impl Config {
             cfg.public_url = format!("http://{}", cfg.public_addr);
         }
 
+        if let Some(n) = layer.number(file.cache_ttl_secs, "TESSERA_CACHE_TTL_SECS") {
+            cfg.cache_ttl_secs = n;
+        }
+        if !(1..=3600).contains(&cfg.cache_ttl_secs) {
+            layer
+                .errors
+                .push("cache_ttl_secs: must be 1 to 3600".into());
+        }
+        if let Some(b) = layer.flag(file.demo, "TESSERA_DEMO") {
+            cfg.demo = b;
+        }
+        cfg.demo_tenant = layer.env("TESSERA_DEMO_TENANT").or(file.demo_tenant);
+        if let Some(b) = layer.flag(file.rate_limit, "TESSERA_RATE_LIMIT") {
+            cfg.rate_limit.enabled = b;
+        }
+        if let Some(n) = layer.number(
+            file.rate_limit_window_secs,
+            "TESSERA_RATE_LIMIT_WINDOW_SECS",
+        ) {
+            cfg.rate_limit.window_secs = n;
+        }
+        if let Some(n) = layer.number(file.rate_limit_per_ip, "TESSERA_RATE_LIMIT_PER_IP") {
+            cfg.rate_limit.per_ip = n;
+        }
+        if let Some(n) = layer.number(file.rate_limit_per_tenant, "TESSERA_RATE_LIMIT_PER_TENANT") {
+            cfg.rate_limit.per_tenant = n;
+        }
+        let limits = &cfg.rate_limit;
+        if limits.window_secs == 0 || limits.per_ip == 0 || limits.per_tenant == 0 {
+            layer.errors.push(
+                "rate_limit_window_secs, rate_limit_per_ip and rate_limit_per_tenant: must be at least 1"
+                    .into(),
+            );
+        }
+        let proxies = match layer.env("TESSERA_TRUSTED_PROXIES") {
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+            None => file.trusted_proxies.unwrap_or_default(),
+        };
+        for p in proxies {
+            match p.parse::<IpNet>() {
+                Ok(net) => cfg.trusted_proxies.push(net),
+                Err(e) => layer.errors.push(format!("trusted_proxies: {e}")),
+            }
+        }
+
         if layer.errors.is_empty() {
             Ok(cfg)
         } else {
@@ -432,6 +618,24 @@ impl Config {
             ("log_level", self.log_level.clone().into()),
             ("body_limit", self.body_limit.into()),
             ("public_url", self.public_url.clone().into()),
+            ("cache_ttl_secs", self.cache_ttl_secs.into()),
+            ("demo", self.demo.into()),
+            (
+                "demo_tenant",
+                self.demo_tenant.clone().map(Into::into).unwrap_or_default(),
+            ),
+            ("rate_limit", self.rate_limit.enabled.into()),
+            ("rate_limit_window_secs", self.rate_limit.window_secs.into()),
+            ("rate_limit_per_ip", self.rate_limit.per_ip.into()),
+            ("rate_limit_per_tenant", self.rate_limit.per_tenant.into()),
+            (
+                "trusted_proxies",
+                self.trusted_proxies
+                    .iter()
+                    .map(|n| n.to_string().into())
+                    .collect::<Vec<serde_json::Value>>()
+                    .into(),
+            ),
         ])
     }
 
@@ -576,6 +780,46 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/tessera.example.toml");
         let cfg = Config::load(Some(&path), &env(&[])).expect("example is valid");
         assert_eq!(cfg.public_url, "http://localhost:8000");
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks() {
+        let cfg = Config::load(
+            None,
+            &env(&[("TESSERA_TRUSTED_PROXIES", "10.0.0.0/8, ::1,192.168.1.7")]),
+        )
+        .expect("valid");
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+        let trusted = |s: &str| cfg.trusted_proxies.iter().any(|n| n.contains(ip(s)));
+        assert!(trusted("10.200.3.4"));
+        assert!(trusted("::ffff:10.1.1.1"));
+        assert!(trusted("::1"));
+        assert!(trusted("192.168.1.7"));
+        assert!(!trusted("192.168.1.8"));
+        assert!(!trusted("11.0.0.1"));
+        let err = Config::load(
+            None,
+            &env(&[("TESSERA_TRUSTED_PROXIES", "10.0.0.0/33,nope")]),
+        )
+        .expect_err("invalid");
+        assert_eq!(err.0.len(), 2, "{err}");
+    }
+
+    #[test]
+    fn rate_limits_can_be_switched_off_and_tuned() {
+        let cfg = Config::load(
+            None,
+            &env(&[
+                ("TESSERA_RATE_LIMIT", "off"),
+                ("TESSERA_RATE_LIMIT_PER_IP", "5"),
+                ("TESSERA_RATE_LIMIT_WINDOW_SECS", "2"),
+            ]),
+        )
+        .expect("valid");
+        assert!(!cfg.rate_limit.enabled);
+        assert_eq!(cfg.rate_limit.per_ip, 5);
+        assert_eq!(cfg.rate_limit.window_secs, 2);
+        assert!(Config::load(None, &env(&[("TESSERA_RATE_LIMIT_PER_IP", "0")])).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`model`]: domain types with parse constructors.
 //! - [`config`]: defaults < TOML < environment; secrets redacted.
 //! - [`clock`]: the one place that reads the wall clock.
+//! - [`metrics`]: Prometheus metrics, fed by the request edge and the ceremonies, served on the admin listener.
 //! - [`bench`]: `tessera bench`, an HTTP load generator with virtual authenticators (a client, not a layer).
 //!
 //! # Conventions
@@ -27,6 +28,7 @@ pub mod bench;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
+pub mod metrics;
 pub mod model;
 pub mod repo;
 pub mod server;

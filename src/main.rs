@@ -40,6 +40,9 @@ enum Command {
         /// Do not apply pending migrations at start (for deployments that migrate in a job).
         #[arg(long)]
         no_migrate: bool,
+        /// Serve the demo page at /demo (also `TESSERA_DEMO=true`; on by default with --dev).
+        #[arg(long)]
+        demo: bool,
     },
     /// Apply, roll back or list database migrations.
     Migrate {
@@ -261,9 +264,16 @@ async fn run() -> anyhow::Result<()> {
     };
 
     match cli.command {
-        Command::Serve { dev, no_migrate } => {
+        Command::Serve {
+            dev,
+            no_migrate,
+            demo,
+        } => {
             if no_migrate {
                 config.migrate_on_start = false;
+            }
+            if demo || (dev && std::env::var_os("TESSERA_DEMO").is_none()) {
+                config.demo = true;
             }
             let started = std::time::Instant::now();
             let running = bootstrap::start(
@@ -278,6 +288,12 @@ async fn run() -> anyhow::Result<()> {
                 startup_ms = started.elapsed().as_millis() as u64,
                 "tessera is ready"
             );
+            if config.demo {
+                tracing::info!(
+                    url = %format!("http://localhost:{}/demo", running.public_addr.port()),
+                    "demo page enabled"
+                );
+            }
             if let Some(dev_tenant) = &running.dev_tenant {
                 let admin_key = running
                     .admin_api_key
@@ -291,12 +307,13 @@ async fn run() -> anyhow::Result<()> {
                            "admin_url": format!("http://{}", running.admin_addr)}),
                     || {
                         format!(
-                            "\nDevelopment tenant created (shown once; keep these):\n  tenant id:     {}\n  api key:       {}\n  admin api key: {}\n  public API:    http://localhost:{}  (docs at /docs)\n  admin API:     http://{}  (docs at /docs)\n",
+                            "\nDevelopment tenant created (shown once; keep these):\n  tenant id:     {}\n  api key:       {}\n  admin api key: {}\n  public API:    http://localhost:{}  (docs at /docs)\n  admin API:     http://{}  (docs at /docs)\n  demo:          http://localhost:{}/demo\n",
                             dev_tenant.tenant_id,
                             dev_tenant.api_key,
                             admin_key,
                             running.public_addr.port(),
-                            running.admin_addr
+                            running.admin_addr,
+                            running.public_addr.port()
                         )
                     },
                 );

@@ -7,10 +7,11 @@ use poem::{Endpoint, EndpointExt, Route, Server};
 use poem_openapi::OpenApiService;
 
 use crate::api::admin::{AdminApi, AdminAuth};
-use crate::api::edge;
 use crate::api::health::HealthApi;
 use crate::api::passkeys::PasskeyApi;
+use crate::api::ratelimit::{RateLimiter, rate_limit};
 use crate::api::transactions::TransactionApi;
+use crate::api::{EdgeConfig, edge};
 use crate::config::Config;
 use crate::service::Tessera;
 
@@ -75,17 +76,35 @@ pub fn openapi_documents(tessera: &Tessera) -> (String, String) {
     )
 }
 
+fn edge_config(tessera: &Tessera, config: &Config, listener: &'static str) -> EdgeConfig {
+    EdgeConfig {
+        body_limit: config.body_limit,
+        listener,
+        trusted_proxies: config.trusted_proxies.clone().into(),
+        metrics: tessera.metrics.clone(),
+    }
+}
+
 /// The public listener's endpoint.
 pub fn public_app(tessera: &Tessera, config: &Config) -> impl Endpoint + use<> {
     let service = public_service(tessera, &config.public_url);
     let spec = service.spec_endpoint();
-    let limit = config.body_limit;
     let ui = service.swagger_ui();
     let cors_tessera = tessera.clone();
-    Route::new()
+    let edge_cfg = edge_config(tessera, config, "public");
+    let limiter = config
+        .rate_limit
+        .enabled
+        .then(|| RateLimiter::new(config.rate_limit.clone(), tessera.metrics.clone()));
+    let route = Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
-        .nest("/docs", ui)
+        .nest("/docs", ui);
+    crate::api::demo::mount(route, tessera, config)
+        .around(move |ep, req| {
+            let limiter = limiter.clone();
+            async move { rate_limit(ep, req, limiter).await }
+        })
         .around(move |ep, mut req| {
             let tessera = cors_tessera.clone();
             async move {
@@ -93,7 +112,10 @@ pub fn public_app(tessera: &Tessera, config: &Config) -> impl Endpoint + use<> {
                 crate::api::cors::cors(ep, req, tessera).await
             }
         })
-        .around(move |ep, req| async move { edge(ep, req, limit, "public").await })
+        .around(move |ep, req| {
+            let edge_cfg = edge_cfg.clone();
+            async move { edge(ep, req, edge_cfg).await }
+        })
 }
 
 /// The admin listener's endpoint: health is open, everything else needs the admin key.
@@ -102,7 +124,9 @@ pub fn admin_app(tessera: &Tessera, config: &Config) -> impl Endpoint + use<> {
     let service = admin_service(tessera, &admin_url);
     let spec = service.spec_endpoint();
     let ui = service.swagger_ui();
-    let limit = config.body_limit;
+    let edge_cfg = edge_config(tessera, config, "admin");
+    let metrics_tessera = tessera.clone();
+    let pool_max = config.database_max_connections;
     Route::new()
         .nest(
             "/",
@@ -110,7 +134,26 @@ pub fn admin_app(tessera: &Tessera, config: &Config) -> impl Endpoint + use<> {
         )
         .at("/openapi.json", spec)
         .nest("/docs", ui)
-        .around(move |ep, req| async move { edge(ep, req, limit, "admin").await })
+        .at(
+            "/metrics",
+            poem::get(poem::endpoint::make(move |_| {
+                let tessera = metrics_tessera.clone();
+                async move { metrics_response(&tessera, pool_max) }
+            })),
+        )
+        .around(move |ep, req| {
+            let edge_cfg = edge_cfg.clone();
+            async move { edge(ep, req, edge_cfg).await }
+        })
+}
+
+/// `GET /metrics`: OpenMetrics text.
+fn metrics_response(tessera: &Tessera, pool_max: u32) -> poem::Response {
+    let (open, idle) = crate::repo::pool_stats(&tessera.db);
+    let body = tessera.metrics.render((open, idle, pool_max));
+    poem::Response::builder()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(body)
 }
 
 /// Bound listeners, so that callers (and tests) learn the real ports before serving.

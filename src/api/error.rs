@@ -185,6 +185,11 @@ impl From<service::Error> for ApiError {
                 "The api key is invalid",
                 "send the tenant's API key in the apiKey header or as Authorization: Bearer",
             ),
+            service::Error::InvalidToken => ApiError::unauthorized(
+                "invalid_token",
+                "The token is invalid",
+                "send a live token this tenant issued as Authorization: Bearer",
+            ),
             service::Error::Repo(e) => ApiError::internal(&e),
             service::Error::Internal(e) => ApiError::internal(&e),
         }
@@ -261,6 +266,15 @@ impl From<crate::service::passkeys::CeremonyError> for ApiError {
 
 /// Rewrites any error that reached the edge of a listener into the envelope.
 pub fn envelope_for(err: poem::Error) -> Response {
+    let operation = err.data::<poem_openapi::OperationId>().copied();
+    let mut resp = envelope_of(err);
+    if let Some(op) = operation {
+        resp.set_data(op);
+    }
+    resp
+}
+
+fn envelope_of(err: poem::Error) -> Response {
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return api.clone().into_response();
     }

@@ -3,18 +3,24 @@
 
 pub mod admin;
 pub mod cors;
+pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod health;
 pub mod passkeys;
+pub mod ratelimit;
 pub mod transactions;
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use poem::http::{HeaderValue, StatusCode};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 
+use crate::config::IpNet;
+use crate::metrics::Metrics;
 use crate::service::RequestMeta;
 use error::ApiError;
 
@@ -42,14 +48,50 @@ pub fn parse_tenant_id(raw: &str) -> Result<crate::model::TenantId, ApiError> {
     })
 }
 
+/// The client's address as the edge decided it: the peer, or, when the peer is a trusted proxy, the nearest
+/// untrusted address in `X-Forwarded-For`.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub IpAddr);
+
+/// The client address of a request from `peer`: `X-Forwarded-For` is walked from the right (the hop nearest to
+/// us) past trusted proxies; anything unparsable stops the walk at the last trusted hop.
+fn client_ip(req: &Request, peer: IpAddr, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}
+
 /// Audit facts about a request: its id, the client's address and user agent.
 pub fn request_meta(req: &Request) -> RequestMeta {
     RequestMeta {
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         source_ip: req
-            .remote_addr()
-            .as_socket_addr()
-            .map(|a| a.ip().to_string()),
+            .extensions()
+            .get::<ClientIp>()
+            .map(|c| c.0)
+            .or_else(|| req.remote_addr().as_socket_addr().map(|a| a.ip()))
+            .map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get("user-agent")
@@ -58,15 +100,33 @@ pub fn request_meta(req: &Request) -> RequestMeta {
     }
 }
 
-/// The request edge shared by both listeners: assigns a request id (echoed in `X-Request-Id`), bounds the body
-/// size, turns every error into the envelope and logs one line per request inside a span with the request id.
+/// What the request edge of one listener needs.
+#[derive(Clone)]
+pub struct EdgeConfig {
+    /// Maximum request body size in bytes.
+    pub body_limit: usize,
+    /// The listener's name in logs and metrics (`public` or `admin`).
+    pub listener: &'static str,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[IpNet]>,
+    /// Where requests are counted.
+    pub metrics: Metrics,
+}
+
+/// The request edge shared by both listeners: assigns a request id (echoed in `X-Request-Id`), decides the
+/// client address, bounds the body size, turns every error into the envelope, counts the request in the metrics
+/// and logs one line per request inside a span with the request id.
 pub async fn edge<E: Endpoint>(
     ep: E,
     mut req: Request,
-    body_limit: usize,
-    listener: &'static str,
+    edge: EdgeConfig,
 ) -> poem::Result<Response> {
     let started = Instant::now();
+    let listener = edge.listener;
+    if let Some(peer) = req.remote_addr().as_socket_addr().map(|a| a.ip()) {
+        let ip = client_ip(&req, peer, &edge.trusted_proxies);
+        req.extensions_mut().insert(ClientIp(ip));
+    }
     let id = req
         .headers()
         .get("x-request-id")
@@ -92,11 +152,12 @@ pub async fn edge<E: Endpoint>(
         listener,
         http.method = %method,
         http.path = %path,
+        operation = tracing::field::Empty,
         http.status = tracing::field::Empty,
         duration_ms = tracing::field::Empty,
     );
     async move {
-        let resp = match limit_body(&mut req, body_limit).await {
+        let resp = match limit_body(&mut req, edge.body_limit).await {
             Err(e) => e.into_response(),
             Ok(()) => match ep.call(req).await {
                 Ok(r) => r.into_response(),
@@ -109,6 +170,13 @@ pub async fn edge<E: Endpoint>(
         }
         let span = tracing::Span::current();
         let status = resp.status().as_u16();
+        let operation = resp
+            .data::<poem_openapi::OperationId>()
+            .map(|o| o.0)
+            .unwrap_or(if status == 404 { "unmatched" } else { "other" });
+        span.record("operation", operation);
+        edge.metrics
+            .request(listener, operation, status, started.elapsed().as_secs_f64());
         span.record("http.status", status);
         span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
         if resp.status().is_server_error() {

@@ -153,7 +153,8 @@ pub struct CredentialDto {
     pub user_id: String,
 }
 
-fn credential_dto(c: &Credential, user_id: String) -> CredentialDto {
+/// The API shape of a credential owned by `user_id`.
+pub fn credential_dto(c: &Credential, user_id: String) -> CredentialDto {
     CredentialDto {
         id: c.credential_id.clone(),
         name: c.name.clone(),

@@ -36,6 +36,17 @@ impl CeremonyKind {
             CeremonyKind::Transaction => "webauthn_transaction",
         }
     }
+
+    /// The short name of this kind in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            CeremonyKind::Registration => "registration",
+            CeremonyKind::Login => "login",
+            CeremonyKind::MfaRegistration => "mfa_registration",
+            CeremonyKind::MfaLogin => "mfa_login",
+            CeremonyKind::Transaction => "transaction",
+        }
+    }
 }
 
 /// The state sealed into a challenge.

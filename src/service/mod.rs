@@ -40,6 +40,10 @@ pub enum Error {
     /// The API key is missing, unknown, revoked or of another tenant.
     #[error("the API key is missing or invalid")]
     InvalidApiKey,
+    /// A bearer token Tessera issued is missing, malformed, expired, of another tenant or not signed by a
+    /// published key.
+    #[error("the token is missing or invalid")]
+    InvalidToken,
     /// A database failure.
     #[error(transparent)]
     Repo(#[from] RepoError),
@@ -72,6 +76,18 @@ pub struct RequestMeta {
 /// this replica invalidate them at once, changes made on another replica are seen within this time.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 
+/// A cache of at most 100,000 entries that live for `ttl`.
+fn cache<K, V>(ttl: Duration) -> moka::future::Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    moka::future::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(ttl)
+        .build()
+}
+
 /// Process-wide service state: the database, the clock, the keys derived from the server secret and the caches.
 #[derive(Clone)]
 pub struct Tessera {
@@ -91,6 +107,8 @@ pub struct Tessera {
     public_url: Arc<str>,
     /// The background audit writer, in serving processes.
     audit_writer: Option<audit::AuditWriter>,
+    /// The process's metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Tessera {
@@ -100,21 +118,21 @@ impl Tessera {
             db,
             clock,
             keys: Arc::new(ServerKeys::derive(secret)),
-            api_keys: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(CACHE_TTL)
-                .build(),
-            configs: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(CACHE_TTL)
-                .build(),
-            signers: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(CACHE_TTL)
-                .build(),
+            api_keys: cache(CACHE_TTL),
+            configs: cache(CACHE_TTL),
+            signers: cache(CACHE_TTL),
             public_url: Arc::from("http://localhost:8000"),
             audit_writer: None,
+            metrics: crate::metrics::Metrics::new(),
         }
+    }
+
+    /// Sets how long cached configurations, API-key lookups and signing keys live (empties the caches).
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.api_keys = cache(ttl);
+        self.configs = cache(ttl);
+        self.signers = cache(ttl);
+        self
     }
 
     /// Sets the external URL of the public listener.

@@ -224,7 +224,7 @@ impl Tessera {
         &self,
         tenant: TenantId,
         kind: CeremonyKind,
-        step: &str,
+        step: &'static str,
         outcome: Result<(), &CeremonyError>,
         meta: &RequestMeta,
         subject: AuditSubject,
@@ -233,6 +233,7 @@ impl Tessera {
             Ok(()) => ("succeeded", None),
             Err(e) => ("failed", Some(e.code())),
         };
+        self.metrics.ceremony(kind.name(), step, code);
         let kind_name = format!("{}_{step}_{suffix}", kind.audit_prefix());
         self.audit(tenant, &kind_name, code, meta, subject).await;
     }

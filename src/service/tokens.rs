@@ -30,6 +30,63 @@ pub struct TenantKeys {
     key: KeyPair,
     /// The JWKS document.
     pub jwks: serde_json::Value,
+    /// Verifiers for every published key, by kid.
+    verifiers: Vec<(String, Verifier)>,
+}
+
+/// A published public key, ready to check a token's signature.
+enum Verifier {
+    Ec(Vec<u8>),
+    Ed(Vec<u8>),
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+}
+
+impl Verifier {
+    /// The verifier for a published JWK, if it is one Tessera publishes.
+    fn from_jwk(jwk: &serde_json::Value) -> Option<(String, Verifier)> {
+        let field = |name: &str| {
+            jwk.get(name)
+                .and_then(|v| v.as_str())
+                .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+        };
+        let kid = jwk.get("kid")?.as_str()?.to_string();
+        let verifier = match jwk.get("kty")?.as_str()? {
+            "EC" => {
+                let mut point = vec![4];
+                point.extend(field("x")?);
+                point.extend(field("y")?);
+                Verifier::Ec(point)
+            }
+            "OKP" => Verifier::Ed(field("x")?),
+            "RSA" => Verifier::Rsa {
+                n: field("n")?,
+                e: field("e")?,
+            },
+            _ => return None,
+        };
+        Some((kid, verifier))
+    }
+
+    fn verify(&self, alg: &str, message: &[u8], signature: &[u8]) -> bool {
+        use aws_lc_rs::signature::{
+            ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents,
+            UnparsedPublicKey,
+        };
+        match (self, alg) {
+            (Verifier::Ec(point), "ES256") => {
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+                    .verify(message, signature)
+                    .is_ok()
+            }
+            (Verifier::Ed(key), "EdDSA") => UnparsedPublicKey::new(&ED25519, key)
+                .verify(message, signature)
+                .is_ok(),
+            (Verifier::Rsa { n, e }, "RS256") => RsaPublicKeyComponents { n, e }
+                .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
+                .is_ok(),
+            _ => false,
+        }
+    }
 }
 
 /// Claims of every token Tessera issues.
@@ -128,12 +185,14 @@ impl Tessera {
             })
             .map(|k| k.info.public_jwk.clone())
             .collect();
+        let verifiers = published.iter().filter_map(Verifier::from_jwk).collect();
         let header = serde_json::json!({"alg": active.info.algorithm.as_str(), "kid": active.info.id, "typ": "JWT"});
         Ok(TenantKeys {
             kid: active.info.id.clone(),
             header: URL_SAFE_NO_PAD.encode(header.to_string()),
             key,
             jwks: serde_json::json!({ "keys": published }),
+            verifiers,
         })
     }
 
@@ -169,5 +228,33 @@ impl Tessera {
     /// The tenant's JWKS: the active key and retired keys that may still verify a live token.
     pub async fn jwks(&self, tenant: TenantId) -> Result<serde_json::Value> {
         Ok(self.tenant_keys(tenant).await?.jwks.clone())
+    }
+
+    /// Checks a token this tenant issued: signature by a published key, tenant and expiry. Returns its claims;
+    /// `Error::InvalidToken` for anything else, without saying which check failed.
+    pub async fn verify_token(&self, tenant: TenantId, token: &str) -> Result<Claims> {
+        let bad = || Error::InvalidToken;
+        let keys = self.tenant_keys(tenant).await?;
+        let (signed, signature) = token.rsplit_once('.').ok_or_else(bad)?;
+        let (header, payload) = signed.split_once('.').ok_or_else(bad)?;
+        let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| bad());
+        let header: serde_json::Value =
+            serde_json::from_slice(&decode(header)?).map_err(|_| bad())?;
+        let kid = header.get("kid").and_then(|v| v.as_str()).ok_or_else(bad)?;
+        let alg = header.get("alg").and_then(|v| v.as_str()).ok_or_else(bad)?;
+        let (_, verifier) = keys
+            .verifiers
+            .iter()
+            .find(|(k, _)| k == kid)
+            .ok_or_else(bad)?;
+        if !verifier.verify(alg, signed.as_bytes(), &decode(signature)?) {
+            return Err(bad());
+        }
+        let claims: Claims = serde_json::from_slice(&decode(payload)?).map_err(|_| bad())?;
+        let now = self.clock.now_ms() / 1000;
+        if claims.tid != tenant.to_string() || claims.exp <= now {
+            return Err(bad());
+        }
+        Ok(claims)
     }
 }
