@@ -92,10 +92,13 @@ pub fn public_app(tessera: &Tessera, config: &Config) -> impl Endpoint + use<> {
     let ui = service.swagger_ui();
     let cors_tessera = tessera.clone();
     let edge_cfg = edge_config(tessera, config, "public");
-    let limiter = config
-        .rate_limit
-        .enabled
-        .then(|| RateLimiter::new(config.rate_limit.clone(), tessera.metrics.clone()));
+    let limiter = config.rate_limit.enabled.then(|| {
+        RateLimiter::new(
+            config.rate_limit.clone(),
+            tessera.metrics.clone(),
+            tessera.clock.clone(),
+        )
+    });
     let route = Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)

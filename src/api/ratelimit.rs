@@ -6,13 +6,14 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use poem::http::{HeaderValue, Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use super::ClientIp;
 use super::error::ApiError;
+use crate::clock::Clock;
 use crate::config::RateLimitConfig;
 use crate::metrics::Metrics;
 use crate::model::TenantId;
@@ -26,7 +27,8 @@ enum BucketKey {
 #[derive(Debug)]
 struct Bucket {
     tokens: f64,
-    at: Instant,
+    /// When `tokens` was last brought up to date, in Unix milliseconds.
+    at_ms: i64,
 }
 
 /// The limiter shared by every request of the public listener.
@@ -35,11 +37,12 @@ pub struct RateLimiter {
     config: RateLimitConfig,
     buckets: moka::sync::Cache<BucketKey, Arc<Mutex<Bucket>>>,
     metrics: Metrics,
+    clock: Clock,
 }
 
 impl RateLimiter {
     /// A limiter with `config`'s limits; idle buckets are forgotten after one window (they would be full again).
-    pub fn new(config: RateLimitConfig, metrics: Metrics) -> Self {
+    pub fn new(config: RateLimitConfig, metrics: Metrics, clock: Clock) -> Self {
         RateLimiter {
             buckets: moka::sync::Cache::builder()
                 .max_capacity(1_000_000)
@@ -47,6 +50,7 @@ impl RateLimiter {
                 .build(),
             config,
             metrics,
+            clock,
         }
     }
 
@@ -55,19 +59,23 @@ impl RateLimiter {
         let capacity = f64::from(capacity);
         #[expect(clippy::cast_precision_loss, reason = "windows are at most a few days")]
         let per_second = capacity / self.config.window_secs as f64;
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let bucket = self.buckets.get_with(key, || {
             Arc::new(Mutex::new(Bucket {
                 tokens: capacity,
-                at: now,
+                at_ms: now,
             }))
         });
         let mut b = bucket
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "elapsed milliseconds stay far below 2^52"
+        )]
+        let elapsed = now.saturating_sub(b.at_ms).max(0) as f64 / 1000.0;
         b.tokens = (b.tokens + elapsed * per_second).min(capacity);
-        b.at = now;
+        b.at_ms = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
             Ok(())
