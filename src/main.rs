@@ -101,6 +101,13 @@ enum Command {
         #[arg(long)]
         dump: bool,
     },
+    /// Exit 0 when the local server is ready (`GET /readyz` on the admin listener), 1 otherwise: a container
+    /// health check for images without curl.
+    Healthcheck {
+        /// The URL to check; by default `/readyz` on the configured admin address (0.0.0.0 becomes 127.0.0.1).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -448,6 +455,26 @@ async fn run() -> anyhow::Result<()> {
                     });
                 }
             }
+            Ok(())
+        }
+        Command::Healthcheck { url } => {
+            let url = url.unwrap_or_else(|| {
+                let mut addr = config.admin_addr;
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                format!("http://{addr}/readyz")
+            });
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(3))
+                .build()?;
+            let status = client.get(&url).send().await?.status();
+            if !status.is_success() {
+                anyhow::bail!("{url} answered {status}");
+            }
+            out(json_mode, json!({"ready": true, "url": url}), || {
+                format!("ready ({url})")
+            });
             Ok(())
         }
         Command::Openapi { listener } => {

@@ -253,6 +253,19 @@ fn the_first_dev_run_creates_a_working_tenant_and_stops_on_sigterm() {
         assert_eq!(mode & 0o077, 0, "{file} is private");
     }
 
+    // The container health check answers from the same binary.
+    let ready_url = format!("{admin_url}/readyz");
+    let healthy = cli
+        .command()
+        .args(["healthcheck", "--url", &ready_url])
+        .output()
+        .expect("healthcheck");
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -263,4 +276,10 @@ fn the_first_dev_run_creates_a_working_tenant_and_stops_on_sigterm() {
     );
     let status = child.wait().expect("wait");
     assert!(status.success(), "graceful exit on SIGTERM: {status}");
+    let stopped = cli
+        .command()
+        .args(["healthcheck", "--url", &ready_url])
+        .output()
+        .expect("healthcheck");
+    assert!(!stopped.status.success(), "a stopped server is not healthy");
 }
