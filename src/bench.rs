@@ -19,8 +19,8 @@ use tokio::sync::Mutex;
 
 use crate::webauthn::{b64, sha256};
 
-/// The origin and RP id of the benchmark tenant.
-const ORIGIN: &str = "http://localhost:8000";
+/// The origin of the benchmark tenant (its RP id is `localhost`).
+pub const ORIGIN: &str = "http://localhost:8000";
 
 /// Options of a benchmark run.
 #[derive(Clone, Debug)]
@@ -31,7 +31,7 @@ pub struct BenchOptions {
     pub admin_url: String,
     /// The admin key.
     pub admin_key: String,
-    /// Credential algorithm: `es256` or `eddsa`.
+    /// Credential algorithm: `es256`, `eddsa` or `rs256`.
     pub algorithm: String,
     /// Users (each with one passkey) to register first.
     pub users: usize,
@@ -45,11 +45,17 @@ pub struct BenchOptions {
     pub allow_remote: bool,
     /// Print a progress line every second.
     pub progress: bool,
+    /// An existing tenant and its API key (for example one filled by `tessera seed`); by default the bench
+    /// creates a tenant.
+    pub tenant: Option<(String, String)>,
+    /// Alternate login and transaction-signing ceremonies.
+    pub transactions: bool,
 }
 
 enum Key {
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
+    Rsa(aws_lc_rs::rsa::KeyPair),
 }
 
 /// A virtual authenticator holding one passkey.
@@ -70,7 +76,11 @@ impl Passkey {
             "eddsa" => {
                 Key::Ed(Ed25519KeyPair::generate().map_err(|_| anyhow::anyhow!("key generation"))?)
             }
-            other => bail!("unsupported algorithm {other:?} (es256 or eddsa)"),
+            "rs256" => Key::Rsa(
+                aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(|_| anyhow::anyhow!("key generation"))?,
+            ),
+            other => bail!("unsupported algorithm {other:?} (es256, eddsa or rs256)"),
         };
         let id: [u8; 16] = crate::service::crypto::random_bytes();
         Ok(Passkey {
@@ -100,6 +110,17 @@ impl Passkey {
                 (i(-1), i(6)),
                 (i(-2), Cbor::Bytes(k.public_key().as_ref().to_vec())),
             ]),
+            Key::Rsa(k) => {
+                let public = k.public_key();
+                let n = public.modulus().big_endian_without_leading_zero().to_vec();
+                let e = public.exponent().big_endian_without_leading_zero().to_vec();
+                Cbor::Map(vec![
+                    (i(1), i(3)),
+                    (i(3), i(-257)),
+                    (i(-1), Cbor::Bytes(n)),
+                    (i(-2), Cbor::Bytes(e)),
+                ])
+            }
         }
     }
 
@@ -111,6 +132,17 @@ impl Passkey {
                 .as_ref()
                 .to_vec(),
             Key::Ed(k) => k.sign(msg).as_ref().to_vec(),
+            Key::Rsa(k) => {
+                let mut sig = vec![0; k.public_modulus_len()];
+                k.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    msg,
+                    &mut sig,
+                )
+                .map_err(|_| anyhow::anyhow!("signing"))?;
+                sig
+            }
         })
     }
 
@@ -201,10 +233,17 @@ impl Samples {
     }
 }
 
+/// Latencies of one ceremony kind.
 #[derive(Default)]
-struct Results {
+struct Steps {
     init: Samples,
     finalize: Samples,
+}
+
+#[derive(Default)]
+struct Results {
+    login: Steps,
+    transaction: Steps,
     errors: BTreeMap<String, u64>,
 }
 
@@ -246,64 +285,67 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
         .pool_max_idle_per_host(opts.concurrency.max(1))
         .build()?;
 
-    let tenant: Value = client
-        .post(format!("{}/tenants", opts.admin_url))
-        .bearer_auth(&opts.admin_key)
-        .json(&json!({
-            "display_name": "tessera bench",
-            "create_api_key": true,
-            "config": {
-                "cors": {"allowed_origins": [ORIGIN]},
-                "webauthn": {"relying_party": {"id": "localhost", "display_name": "bench", "origins": [ORIGIN]},
-                             "timeout": 60000, "user_verification": "preferred", "attestation_preference": "none"}
-            }
-        }))
-        .send()
-        .await
-        .context("creating the benchmark tenant")?
-        .error_for_status()
-        .context("creating the benchmark tenant (is the admin key right?)")?
-        .json()
-        .await?;
-    let tenant_id = tenant["id"].as_str().context("tenant id")?.to_string();
-    let api_key = tenant["api_key"]["secret"]
-        .as_str()
-        .context("api key")?
-        .to_string();
+    let (tenant_id, api_key) = match &opts.tenant {
+        Some((id, key)) => (id.clone(), key.clone()),
+        None => create_tenant(&client, &opts).await?,
+    };
     let base = format!("{}/{tenant_id}", opts.public_url);
 
-    // Registration.
+    // Registration, at the same concurrency as the logins.
+    let run_id = b64::encode(&crate::service::crypto::random_bytes::<6>());
     let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let mut registrars = Vec::new();
+    for _ in 0..opts.concurrency.max(1) {
+        let (client, base, api_key, next, run_id) = (
+            client.clone(),
+            base.clone(),
+            api_key.clone(),
+            next.clone(),
+            run_id.clone(),
+        );
+        let (algorithm, users) = (opts.algorithm.clone(), opts.users as u64);
+        registrars.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= users {
+                    return Ok::<_, anyhow::Error>(made);
+                }
+                let user_id = format!("bench-{run_id}-{i}");
+                let passkey = Passkey::new(&algorithm, user_id.clone())?;
+                let init = post(
+                    &client,
+                    &format!("{base}/credentials/register/initialize"),
+                    Some(&api_key),
+                    &json!({"user_id": user_id, "username": user_id}),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("registration initialize: {e}"))?;
+                let credential = passkey.create(&init["publicKey"])?;
+                post(
+                    &client,
+                    &format!("{base}/credentials/register/finalize"),
+                    None,
+                    &credential,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("registration finalize: {e}"))?;
+                made.push(Arc::new(Mutex::new(passkey)));
+            }
+        }));
+    }
     let mut passkeys = Vec::with_capacity(opts.users);
-    for i in 0..opts.users {
-        let user_id = format!("bench-user-{i}");
-        let passkey = Passkey::new(&opts.algorithm, user_id.clone())?;
-        let init = post(
-            &client,
-            &format!("{base}/credentials/register/initialize"),
-            Some(&api_key),
-            &json!({"user_id": user_id, "username": user_id}),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("registration initialize: {e}"))?;
-        let credential = passkey.create(&init["publicKey"])?;
-        post(
-            &client,
-            &format!("{base}/credentials/register/finalize"),
-            None,
-            &credential,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("registration finalize: {e}"))?;
-        passkeys.push(Arc::new(Mutex::new(passkey)));
+    for r in registrars {
+        passkeys.extend(r.await??);
     }
     let registration_secs = started.elapsed().as_secs_f64();
 
-    // Logins.
+    // Logins (and transactions).
     let results = Arc::new(Mutex::new(Results::default()));
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let cpu_before = opts.server_pid.and_then(cpu_ticks);
+    let cpu_before = server_cpu_secs(&client, &opts).await;
     let started = Instant::now();
     let mut workers = Vec::new();
     for w in 0..opts.concurrency.max(1) {
@@ -314,23 +356,45 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
             done.clone(),
             stop.clone(),
         );
+        let (concurrency, transactions) = (opts.concurrency.max(1), opts.transactions);
         workers.push(tokio::spawn(async move {
             let mut n = w;
             while !stop.load(Ordering::Relaxed) {
                 let passkey = &passkeys[n % passkeys.len()];
+                let round = n / concurrency;
+                let transaction = transactions && round % 2 == 1;
                 let bound = n % 2 == 1;
-                n += opts.concurrency.max(1);
+                n += concurrency;
                 let mut pk = passkey.lock().await;
-                let body = if bound {
-                    json!({"user_id": pk.user_id})
+                let (init_path, finalize_path, body, finalize_key) = if transaction {
+                    let id = format!("t-{}-{n}", b64::encode(&crate::service::crypto::random_bytes::<6>()));
+                    (
+                        "transaction/initialize",
+                        "transaction/finalize",
+                        json!({"user_id": pk.user_id, "transaction_id": id,
+                               "transaction_data": {"amount": "10.00", "currency": "EUR", "payee": "bench"}}),
+                        Some(api_key.as_str()),
+                    )
+                } else if bound {
+                    (
+                        "credentials/login/initialize",
+                        "credentials/login/finalize",
+                        json!({"user_id": pk.user_id}),
+                        None,
+                    )
                 } else {
-                    json!({})
+                    (
+                        "credentials/login/initialize",
+                        "credentials/login/finalize",
+                        json!({}),
+                        None,
+                    )
                 };
                 let t0 = Instant::now();
                 let outcome = async {
                     let init = post(
                         &client,
-                        &format!("{base}/credentials/login/initialize"),
+                        &format!("{base}/{init_path}"),
                         Some(&api_key),
                         &body,
                     )
@@ -339,8 +403,8 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
                     let assertion = pk.get(&init["publicKey"]).map_err(|e| e.to_string())?;
                     post(
                         &client,
-                        &format!("{base}/credentials/login/finalize"),
-                        None,
+                        &format!("{base}/{finalize_path}"),
+                        finalize_key,
                         &assertion,
                     )
                     .await?;
@@ -350,15 +414,25 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
                 let mut r = results.lock().await;
                 match outcome {
                     Ok((init, fin)) => {
-                        r.init
+                        let steps = if transaction {
+                            &mut r.transaction
+                        } else {
+                            &mut r.login
+                        };
+                        steps
+                            .init
                             .0
                             .push(u64::try_from(init.as_micros()).unwrap_or(u64::MAX));
-                        r.finalize
+                        steps
+                            .finalize
                             .0
                             .push(u64::try_from(fin.as_micros()).unwrap_or(u64::MAX));
                         done.fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(e) => *r.errors.entry(e).or_default() += 1,
+                    Err(e) => {
+                        let kind = if transaction { "transaction" } else { "login" };
+                        *r.errors.entry(format!("{kind}: {e}")).or_default() += 1;
+                    }
                 }
             }
         }));
@@ -372,7 +446,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
         if opts.progress {
             let now = done.load(Ordering::Relaxed);
             eprint!(
-                "\r{:>5.1}s  {:>8} logins  {:>7} /s   ",
+                "\r{:>5.1}s  {:>8} ceremonies  {:>7} /s   ",
                 started.elapsed().as_secs_f64(),
                 now,
                 now - last
@@ -388,18 +462,17 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
         eprintln!();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu_after = opts.server_pid.and_then(cpu_ticks);
-    let logins = done.load(Ordering::Relaxed);
+    let cpu_after = server_cpu_secs(&client, &opts).await;
     let mut r = results.lock().await;
-    let cpu_us_per_login = match (cpu_before, cpu_after) {
-        (Some(a), Some(b)) if logins > 0 => {
-            // /proc reports clock ticks, 100 per second on Linux.
-            Some(((b - a) as f64 * 10_000.0) / logins as f64)
-        }
+    let logins = r.login.finalize.0.len() as u64;
+    let transactions = r.transaction.finalize.0.len() as u64;
+    let ceremonies = logins + transactions;
+    let cpu_us_per_ceremony = match (cpu_before, cpu_after) {
+        (Some(a), Some(b)) if ceremonies > 0 => Some((b - a) * 1e6 / ceremonies as f64),
         _ => None,
     };
     let errors: u64 = r.errors.values().sum();
-    Ok(json!({
+    let mut report = json!({
         "tenant_id": tenant_id,
         "algorithm": opts.algorithm,
         "users": opts.users,
@@ -408,12 +481,71 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
         "duration_secs": elapsed,
         "logins": logins,
         "logins_per_sec": logins as f64 / elapsed.max(1e-9),
-        "login_initialize": r.init.summary(),
-        "login_finalize": r.finalize.summary(),
+        "login_initialize": r.login.init.summary(),
+        "login_finalize": r.login.finalize.summary(),
         "errors": r.errors,
         "error_count": errors,
-        "server_cpu_us_per_login": cpu_us_per_login,
-    }))
+        "server_cpu_source": if opts.server_pid.is_some() { "pid" } else { "metrics" },
+        "server_cpu_us_per_ceremony": cpu_us_per_ceremony,
+    });
+    if opts.transactions {
+        report["transactions"] = json!(transactions);
+        report["transactions_per_sec"] = json!(transactions as f64 / elapsed.max(1e-9));
+        report["transaction_initialize"] = r.transaction.init.summary();
+        report["transaction_finalize"] = r.transaction.finalize.summary();
+    }
+    Ok(report)
+}
+
+/// Creates the benchmark tenant through the admin API; returns its id and API key.
+async fn create_tenant(
+    client: &reqwest::Client,
+    opts: &BenchOptions,
+) -> anyhow::Result<(String, String)> {
+    let tenant: Value = client
+        .post(format!("{}/tenants", opts.admin_url))
+        .bearer_auth(&opts.admin_key)
+        .json(&json!({
+            "display_name": "tessera bench",
+            "create_api_key": true,
+            "config": {
+                "cors": {"allowed_origins": [ORIGIN]},
+                "webauthn": {"relying_party": {"id": "localhost", "display_name": "bench", "origins": [ORIGIN]},
+                             "timeout": 60000, "user_verification": "preferred", "attestation_preference": "none"},
+                "policy": {"transaction_user_verification": "preferred"}
+            }
+        }))
+        .send()
+        .await
+        .context("creating the benchmark tenant")?
+        .error_for_status()
+        .context("creating the benchmark tenant (is the admin key right?)")?
+        .json()
+        .await?;
+    let id = tenant["id"].as_str().context("tenant id")?.to_string();
+    let key = tenant["api_key"]["secret"]
+        .as_str()
+        .context("api key")?
+        .to_string();
+    Ok((id, key))
+}
+
+/// The server's CPU time in seconds: from `/proc` with `--server-pid`, else from its `/metrics`.
+async fn server_cpu_secs(client: &reqwest::Client, opts: &BenchOptions) -> Option<f64> {
+    if let Some(pid) = opts.server_pid {
+        return cpu_ticks(pid).map(|t| t as f64 / 100.0);
+    }
+    let text = client
+        .get(format!("{}/metrics", opts.admin_url))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("process_cpu_seconds_total "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 #[cfg(test)]

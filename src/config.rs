@@ -85,6 +85,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// The default pool size on SQLite (16 on PostgreSQL).
+pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
+
 /// The effective configuration of a Tessera process.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -410,6 +413,11 @@ impl Config {
                 .push("database_url: must start with sqlite: or postgres://".into());
         }
 
+        // SQLite writes one transaction at a time: a few connections serve it as fast as many, with less memory
+        // (each keeps its own page cache) and fewer threads.
+        if url.starts_with("sqlite:") {
+            cfg.database_max_connections = SQLITE_MAX_CONNECTIONS;
+        }
         if let Some(v) = file.database_max_connections {
             cfg.database_max_connections = v;
         }

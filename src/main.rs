@@ -76,9 +76,23 @@ enum Command {
         /// The admin key (default: TESSERA_ADMIN_API_KEY).
         #[arg(long, env = "TESSERA_ADMIN_API_KEY", hide_env_values = true)]
         admin_key: String,
-        /// Credential algorithm: es256 or eddsa.
+        /// Credential algorithm: es256, eddsa or rs256.
         #[arg(long, default_value = "es256")]
         algorithm: String,
+        /// Use this tenant (for example one filled by `tessera seed`) instead of creating one; needs --api-key.
+        #[arg(long, requires = "api_key")]
+        tenant: Option<String>,
+        /// The API key of --tenant.
+        #[arg(
+            long,
+            requires = "tenant",
+            env = "TESSERA_BENCH_API_KEY",
+            hide_env_values = true
+        )]
+        api_key: Option<String>,
+        /// Alternate login and transaction-signing ceremonies.
+        #[arg(long)]
+        transactions: bool,
         /// Users (one passkey each) to register before the login run.
         #[arg(long, default_value_t = 100)]
         users: usize,
@@ -94,6 +108,16 @@ enum Command {
         /// Allow targets that are not loopback addresses.
         #[arg(long)]
         allow_remote: bool,
+    },
+    /// Fill a tenant with users and passkeys straight in the database, to measure at scale (`tessera bench
+    /// --tenant` then runs against it). Creates a tenant for the bench's origin when none is given.
+    Seed {
+        /// The tenant to fill; by default a new one (its id and API key are printed).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// How many users, with one passkey each, to add.
+        #[arg(long)]
+        credentials: usize,
     },
     /// Show the effective configuration.
     Config {
@@ -370,6 +394,56 @@ async fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Seed {
+            tenant,
+            credentials,
+        } => {
+            let t = services(&mut config).await?;
+            let (tenant, api_key) = match tenant {
+                Some(id) => (parse_tenant(&id)?, None),
+                None => {
+                    let origin = tessera::bench::ORIGIN.to_string();
+                    let mut cfg =
+                        TenantConfig::new("localhost", "tessera bench", vec![origin.clone()]);
+                    cfg.cors.allowed_origins = vec![origin];
+                    let created = t
+                        .create_tenant("tessera bench (seeded)", cfg, true, &meta)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    (created.tenant.id, created.api_key.map(|(_, v)| v))
+                }
+            };
+            let started = std::time::Instant::now();
+            let prefix = format!("seed-{}-", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+            let stored = t
+                .seed_credentials(tenant, credentials, &prefix, |n| {
+                    if !json_mode && (n % 10_000 == 0 || n == credentials) {
+                        eprint!("\r{n} of {credentials} users and passkeys stored");
+                    }
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if !json_mode {
+                eprintln!();
+            }
+            let secs = started.elapsed().as_secs_f64();
+            out(
+                json_mode,
+                json!({"tenant_id": tenant.to_string(), "api_key": api_key, "credentials": stored, "seconds": secs,
+                       "per_second": stored as f64 / secs.max(1e-9)}),
+                || {
+                    let key = api_key
+                        .as_deref()
+                        .map(|k| format!("\napi key {k} (shown once)"))
+                        .unwrap_or_default();
+                    format!(
+                        "tenant {tenant}: {stored} users with one passkey each in {secs:.1} s ({:.0}/s){key}",
+                        stored as f64 / secs.max(1e-9)
+                    )
+                },
+            );
+            Ok(())
+        }
         Command::Tenant { action } => {
             let t = services(&mut config).await?;
             match action {
@@ -499,8 +573,13 @@ async fn run() -> anyhow::Result<()> {
             duration,
             server_pid,
             allow_remote,
+            tenant,
+            api_key,
+            transactions,
         } => {
             let report = tessera::bench::run(tessera::bench::BenchOptions {
+                tenant: tenant.zip(api_key),
+                transactions,
                 public_url: public_url.trim_end_matches('/').to_string(),
                 admin_url: admin_url.trim_end_matches('/').to_string(),
                 admin_key,
@@ -518,7 +597,7 @@ async fn run() -> anyhow::Result<()> {
             });
             let errors = report["error_count"].as_u64().unwrap_or(0);
             if errors > 0 {
-                anyhow::bail!("{errors} login ceremonies failed");
+                anyhow::bail!("{errors} ceremonies failed");
             }
             Ok(())
         }

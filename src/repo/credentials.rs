@@ -36,9 +36,8 @@ fn to_credential(m: credential::Model) -> RepoResult<Credential> {
     })
 }
 
-/// Inserts a credential.
-pub async fn insert<C: ConnectionTrait>(db: &C, c: &Credential) -> RepoResult<()> {
-    credential::Entity::insert(credential::ActiveModel {
+fn active(c: &Credential) -> credential::ActiveModel {
+    credential::ActiveModel {
         id: Set(c.id.clone()),
         tenant_id: Set(c.tenant_id.to_string()),
         user_pk: Set(c.user_pk.clone()),
@@ -56,9 +55,25 @@ pub async fn insert<C: ConnectionTrait>(db: &C, c: &Credential) -> RepoResult<()
         name: Set(c.name.clone()),
         created_at: Set(c.created_at),
         last_used_at: Set(c.last_used_at),
-    })
-    .exec_without_returning(db)
-    .await?;
+    }
+}
+
+/// Inserts a credential.
+pub async fn insert<C: ConnectionTrait>(db: &C, c: &Credential) -> RepoResult<()> {
+    credential::Entity::insert(active(c))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Inserts credentials in one statement (bulk seeding); keep batches to a few hundred rows.
+pub async fn insert_many<C: ConnectionTrait>(db: &C, credentials: &[Credential]) -> RepoResult<()> {
+    if credentials.is_empty() {
+        return Ok(());
+    }
+    credential::Entity::insert_many(credentials.iter().map(active))
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 
@@ -192,4 +207,145 @@ pub async fn delete<C: ConnectionTrait>(db: &C, tenant: TenantId, id: &str) -> R
         .exec(db)
         .await?;
     Ok(res.rows_affected > 0)
+}
+
+/// What [`consume_and_record_use`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UseRecorded {
+    /// The challenge is now consumed and the credential's use recorded.
+    Recorded,
+    /// The challenge was consumed before: nothing changed.
+    Replayed,
+    /// The challenge is now consumed, but the credential's stored counter is not below the presented one (a
+    /// replica saw a later use, or the authenticator was cloned): the use was not recorded.
+    CounterRegressed,
+    /// The challenge is now consumed, but the credential no longer exists.
+    CredentialGone,
+}
+
+/// A login's use of a credential, as [`consume_and_record_use`] writes it.
+#[derive(Clone, Copy, Debug)]
+pub struct CredentialUse<'a> {
+    /// The credential's row id.
+    pub id: &'a str,
+    /// The counter the authenticator presented.
+    pub sign_count: u32,
+    /// Refuse the use unless the counter increased (or both it and the stored one are zero).
+    pub enforce_counter: bool,
+    /// The backup state flag presented.
+    pub backup_state: bool,
+    /// Whether the user was verified.
+    pub user_verified: bool,
+    /// When.
+    pub now: Millis,
+}
+
+/// A successful login's writes, in as few round trips as the backend allows, and the authority on replays and
+/// counters (the service may have checked against a cached row): records the challenge as consumed and, only if
+/// it was not consumed before, the credential's use, keeping the larger counter and, when `enforce_counter`,
+/// only if the presented counter is above the stored one.
+///
+/// PostgreSQL: one statement (data-modifying CTEs), atomic. SQLite: an `INSERT ... ON CONFLICT DO NOTHING`, then
+/// the conditional update only when the insert added the row; each commits on its own (WAL), which keeps the
+/// guarantees that matter: a replay changes nothing, and a use is recorded at most once per challenge.
+pub async fn consume_and_record_use<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    challenge_digest: &str,
+    challenge_expires_at: Millis,
+    used: CredentialUse<'_>,
+) -> RepoResult<UseRecorded> {
+    use sea_orm::{DatabaseBackend, Statement, Value};
+    let backend = db.get_database_backend();
+    let tenant_text = tenant.to_string();
+    let count = i64::from(used.sign_count);
+    let (consumed, updated) = if backend == DatabaseBackend::Postgres {
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "WITH c AS (
+                    INSERT INTO consumed_challenges (id, tenant_id, expires_at) VALUES ($1, $2, $3)
+                    ON CONFLICT (id) DO NOTHING RETURNING 1
+                 ), u AS (
+                    UPDATE credentials SET sign_count = GREATEST(sign_count, $4), backup_state = $5,
+                        user_verified = $6, last_used_at = $7
+                    WHERE tenant_id = $2 AND id = $8 AND EXISTS (SELECT 1 FROM c)
+                      AND (NOT $9 OR $4 > sign_count OR ($4 = 0 AND sign_count = 0))
+                    RETURNING 1
+                 )
+                 SELECT (SELECT count(*) FROM c) AS consumed, (SELECT count(*) FROM u) AS updated",
+                [
+                    Value::from(challenge_digest),
+                    Value::from(tenant_text.as_str()),
+                    Value::from(challenge_expires_at),
+                    Value::from(count),
+                    Value::from(used.backup_state),
+                    Value::from(used.user_verified),
+                    Value::from(used.now),
+                    Value::from(used.id),
+                    Value::from(used.enforce_counter),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| RepoError::Corrupt {
+                table: "credentials",
+                reason: "the use statement returned no row".into(),
+            })?;
+        let consumed: i64 = row.try_get("", "consumed")?;
+        let updated: i64 = row.try_get("", "updated")?;
+        (consumed > 0, updated > 0)
+    } else {
+        let inserted = db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                "INSERT INTO consumed_challenges (id, tenant_id, expires_at) VALUES (?, ?, ?) \
+                 ON CONFLICT (id) DO NOTHING",
+                [
+                    Value::from(challenge_digest),
+                    Value::from(tenant_text.as_str()),
+                    Value::from(challenge_expires_at),
+                ],
+            ))
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            (false, false)
+        } else {
+            let updated = db
+                .execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    "UPDATE credentials SET sign_count = MAX(sign_count, ?1), backup_state = ?2, \
+                     user_verified = ?3, last_used_at = ?4 WHERE tenant_id = ?5 AND id = ?6 \
+                     AND (NOT ?7 OR ?1 > sign_count OR (?1 = 0 AND sign_count = 0))",
+                    [
+                        Value::from(count),
+                        Value::from(used.backup_state),
+                        Value::from(used.user_verified),
+                        Value::from(used.now),
+                        Value::from(tenant_text.as_str()),
+                        Value::from(used.id),
+                        Value::from(used.enforce_counter),
+                    ],
+                ))
+                .await?
+                .rows_affected();
+            (true, updated > 0)
+        }
+    };
+    Ok(match (consumed, updated) {
+        (false, _) => UseRecorded::Replayed,
+        (true, true) => UseRecorded::Recorded,
+        (true, false) => {
+            let exists = credential::Entity::find_by_id(used.id.to_string())
+                .filter(credential::Column::TenantId.eq(tenant_text))
+                .count(db)
+                .await?
+                > 0;
+            if exists {
+                UseRecorded::CounterRegressed
+            } else {
+                UseRecorded::CredentialGone
+            }
+        }
+    })
 }

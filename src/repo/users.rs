@@ -119,10 +119,9 @@ pub async fn get<C: ConnectionTrait>(
         .transpose()
 }
 
-/// Inserts a user.
-pub async fn insert<C: ConnectionTrait>(db: &C, u: &User) -> RepoResult<()> {
+fn active(u: &User) -> user::ActiveModel {
     use sea_orm::ActiveValue::Set;
-    user::Entity::insert(user::ActiveModel {
+    user::ActiveModel {
         id: Set(u.id.clone()),
         tenant_id: Set(u.tenant_id.to_string()),
         user_id: Set(u.user_id.clone()),
@@ -131,9 +130,25 @@ pub async fn insert<C: ConnectionTrait>(db: &C, u: &User) -> RepoResult<()> {
         icon: Set(u.icon.clone()),
         created_at: Set(u.created_at),
         updated_at: Set(u.updated_at),
-    })
-    .exec_without_returning(db)
-    .await?;
+    }
+}
+
+/// Inserts a user.
+pub async fn insert<C: ConnectionTrait>(db: &C, u: &User) -> RepoResult<()> {
+    user::Entity::insert(active(u))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Inserts users in one statement (bulk seeding); keep batches to a few hundred rows.
+pub async fn insert_many<C: ConnectionTrait>(db: &C, users: &[User]) -> RepoResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    user::Entity::insert_many(users.iter().map(active))
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod ceremony;
 pub mod crypto;
 pub mod passkeys;
+pub mod seed;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
@@ -82,11 +83,23 @@ where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
+    bounded_cache(ttl, 100_000)
+}
+
+/// A cache of at most `capacity` entries that live for `ttl`.
+fn bounded_cache<K, V>(ttl: Duration, capacity: u64) -> moka::future::Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
     moka::future::Cache::builder()
-        .max_capacity(100_000)
+        .max_capacity(capacity)
         .time_to_live(ttl)
         .build()
 }
+
+/// Credentials kept for logins: about 0.5 KiB each, so at most a few MiB.
+const CREDENTIAL_CACHE_ENTRIES: u64 = 10_000;
 
 /// Process-wide service state: the database, the clock, the keys derived from the server secret and the caches.
 #[derive(Clone)]
@@ -103,6 +116,11 @@ pub struct Tessera {
     configs: moka::future::Cache<TenantId, Arc<TenantConfig>>,
     /// Decrypted active signing keys and JWKS documents.
     signers: moka::future::Cache<TenantId, Arc<tokens::TenantKeys>>,
+    /// Credentials with their owners, by WebAuthn credential id, for logins (see `credential_with_owner`).
+    credentials: moka::future::Cache<
+        (TenantId, String),
+        Arc<(crate::model::Credential, crate::model::User)>,
+    >,
     /// The external URL of the public listener (token issuers are `{public_url}/{tenant_id}`).
     public_url: Arc<str>,
     /// The background audit writer, in serving processes.
@@ -121,6 +139,7 @@ impl Tessera {
             api_keys: cache(CACHE_TTL),
             configs: cache(CACHE_TTL),
             signers: cache(CACHE_TTL),
+            credentials: bounded_cache(CACHE_TTL, CREDENTIAL_CACHE_ENTRIES),
             public_url: Arc::from("http://localhost:8000"),
             audit_writer: None,
             metrics: crate::metrics::Metrics::new(),
@@ -132,6 +151,7 @@ impl Tessera {
         self.api_keys = cache(ttl);
         self.configs = cache(ttl);
         self.signers = cache(ttl);
+        self.credentials = bounded_cache(ttl, CREDENTIAL_CACHE_ENTRIES);
         self
     }
 

@@ -1,8 +1,12 @@
 //! Passkey registration and login, and the credentials they create.
 //!
 //! Initialize builds WebAuthn options around a sealed challenge and writes nothing. Finalize opens the challenge,
-//! verifies the response with `webauthn/`, and in one database transaction consumes the challenge and stores the
-//! outcome. Every step is audited, failures included, with a reason code.
+//! verifies the response with `webauthn/`, and consumes the challenge together with storing the outcome: a
+//! registration in one database transaction, a login in one conditional write that is the authority on replays,
+//! deleted credentials and counters (a login may verify against a cached credential). Every step is audited,
+//! failures included, with a reason code.
+
+use std::sync::Arc;
 
 use sea_orm::TransactionTrait;
 use serde_json::Value;
@@ -684,18 +688,15 @@ impl Tessera {
             ClientData::parse(&response.client_data_json).map_err(CeremonyError::Assertion)?;
         let config = self.tenant_config(tenant).await?;
         let state = self.open_challenge(tenant, &client_data.challenge, 0, kinds, &config)?;
-        if repo::challenges::is_consumed(&self.db, &challenge_digest(&client_data.challenge))
-            .await
-            .map_err(Error::from)?
-        {
-            return Err(ChallengeError::Replayed.into());
-        }
+        let digest = challenge_digest(&client_data.challenge);
         *kind = state.kind;
         subject.user_id = state.user_id.clone();
 
-        let (stored, user) = repo::credentials::find_with_owner(&self.db, tenant, &credential_id)
-            .await
-            .map_err(Error::from)?
+        // No separate replay check up front: the write below refuses a consumed challenge atomically, and a
+        // replayed assertion is also caught by its counter, where it is reported as the replay it is.
+        let (stored, user) = self
+            .credential_with_owner(tenant, &credential_id)
+            .await?
             .ok_or(CeremonyError::CredentialNotFound)?;
         if stored.is_mfa && state.kind == CeremonyKind::Login {
             return Err(CeremonyError::WrongCredentialKind(
@@ -721,41 +722,54 @@ impl Tessera {
         } = outcome.counter
         {
             if !config.policy.allow_counter_regression {
+                if repo::challenges::is_consumed(&self.db, &digest)
+                    .await
+                    .map_err(Error::from)?
+                {
+                    return Err(ChallengeError::Replayed.into());
+                }
                 return Err(CeremonyError::CounterRegressed);
             }
             tracing::warn!(tenant.id = %tenant, stored = before, received, "sign counter regression accepted by tenant policy");
         }
 
-        let now = self.clock.now_ms();
-        let txn = self.db.begin().await.map_err(Error::from)?;
-        if !repo::challenges::consume(
-            &txn,
+        // The write is the authority: it refuses a consumed challenge, a credential deleted meanwhile (on any
+        // replica) and, unless the tenant allows regressions, a counter that another use has overtaken.
+        let recorded = repo::credentials::consume_and_record_use(
+            &self.db,
             tenant,
-            &challenge_digest(&client_data.challenge),
+            &digest,
             state.expires_at,
+            repo::credentials::CredentialUse {
+                id: &stored.id,
+                sign_count: outcome.sign_count,
+                enforce_counter: !config.policy.allow_counter_regression,
+                backup_state: outcome.flags.bs,
+                user_verified: outcome.flags.uv,
+                now: self.clock.now_ms(),
+            },
         )
         .await
-        .map_err(Error::from)?
-        {
-            return Err(ChallengeError::Replayed.into());
+        .map_err(Error::from)?;
+        let key = (tenant, credential_id.clone());
+        match recorded {
+            repo::credentials::UseRecorded::Recorded => {
+                let mut fresh = stored.clone();
+                fresh.sign_count = stored.sign_count.max(outcome.sign_count);
+                self.credentials
+                    .insert(key, Arc::new((fresh, user.clone())))
+                    .await;
+            }
+            repo::credentials::UseRecorded::Replayed => return Err(ChallengeError::Replayed.into()),
+            repo::credentials::UseRecorded::CounterRegressed => {
+                self.credentials.invalidate(&key).await;
+                return Err(CeremonyError::CounterRegressed);
+            }
+            repo::credentials::UseRecorded::CredentialGone => {
+                self.credentials.invalidate(&key).await;
+                return Err(CeremonyError::CredentialNotFound);
+            }
         }
-        // A counter that did not increase (accepted by policy) is not written back, so it can never go down.
-        let new_count = stored.sign_count.max(outcome.sign_count);
-        if !repo::credentials::record_use(
-            &txn,
-            tenant,
-            &stored.id,
-            new_count,
-            outcome.flags.bs,
-            outcome.flags.uv,
-            now,
-        )
-        .await
-        .map_err(Error::from)?
-        {
-            return Err(CeremonyError::CredentialNotFound);
-        }
-        txn.commit().await.map_err(Error::from)?;
 
         let claims = self.claims(
             tenant,
@@ -767,6 +781,25 @@ impl Tessera {
         );
         let token = self.sign_token(tenant, &claims).await?;
         Ok(Finished { token, claims })
+    }
+
+    /// A credential and its owner for a login, from the cache when this replica has seen it within the cache
+    /// lifetime. What a login reads from it never changes (key, owner, kind) except the counter, which the
+    /// login's write checks against the stored row.
+    async fn credential_with_owner(
+        &self,
+        tenant: TenantId,
+        credential_id: &str,
+    ) -> Result<Option<(Credential, crate::model::User)>, Error> {
+        let key = (tenant, credential_id.to_string());
+        if let Some(hit) = self.credentials.get(&key).await {
+            return Ok(Some((hit.0.clone(), hit.1.clone())));
+        }
+        let found = repo::credentials::find_with_owner(&self.db, tenant, credential_id).await?;
+        if let Some(pair) = &found {
+            self.credentials.insert(key, Arc::new(pair.clone())).await;
+        }
+        Ok(found)
     }
 
     /// A page of a tenant's credentials, optionally of one user (by the application's user id).
@@ -869,6 +902,9 @@ impl Tessera {
         if !repo::credentials::delete(&self.db, tenant, &c.id).await? {
             return Err(Error::NotFound("credential"));
         }
+        self.credentials
+            .invalidate(&(tenant, c.credential_id.clone()))
+            .await;
         let subject = AuditSubject {
             user_id: Some(owner),
             credential_id: Some(c.credential_id),
