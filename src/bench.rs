@@ -50,6 +50,8 @@ pub struct BenchOptions {
     pub tenant: Option<(String, String)>,
     /// Alternate login and transaction-signing ceremonies.
     pub transactions: bool,
+    /// Ceremonies per second to offer in total (paced evenly over the workers); `None` runs flat out.
+    pub rate: Option<f64>,
 }
 
 enum Key {
@@ -357,9 +359,21 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
             stop.clone(),
         );
         let (concurrency, transactions) = (opts.concurrency.max(1), opts.transactions);
+        // With a target rate, worker `w` starts its k-th ceremony at `(k * concurrency + w) / rate` seconds.
+        let pace = opts
+            .rate
+            .filter(|r| *r > 0.0)
+            .map(|r| Duration::from_secs_f64(1.0 / r));
         workers.push(tokio::spawn(async move {
             let mut n = w;
             while !stop.load(Ordering::Relaxed) {
+                if let Some(gap) = pace {
+                    let due = started + gap.mul_f64(n as f64);
+                    tokio::time::sleep_until(due.into()).await;
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
                 let passkey = &passkeys[n % passkeys.len()];
                 let round = n / concurrency;
                 let transaction = transactions && round % 2 == 1;
@@ -478,6 +492,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
         "users": opts.users,
         "registrations_per_sec": opts.users as f64 / registration_secs.max(1e-9),
         "concurrency": opts.concurrency,
+        "target_rate": opts.rate,
         "duration_secs": elapsed,
         "logins": logins,
         "logins_per_sec": logins as f64 / elapsed.max(1e-9),

@@ -93,6 +93,9 @@ enum Command {
         /// Alternate login and transaction-signing ceremonies.
         #[arg(long)]
         transactions: bool,
+        /// Offer this many ceremonies per second in total instead of running flat out (for latency at a load).
+        #[arg(long)]
+        rate: Option<f64>,
         /// Users (one passkey each) to register before the login run.
         #[arg(long, default_value_t = 100)]
         users: usize,
@@ -576,10 +579,12 @@ async fn run() -> anyhow::Result<()> {
             tenant,
             api_key,
             transactions,
+            rate,
         } => {
             let report = tessera::bench::run(tessera::bench::BenchOptions {
                 tenant: tenant.zip(api_key),
                 transactions,
+                rate,
                 public_url: public_url.trim_end_matches('/').to_string(),
                 admin_url: admin_url.trim_end_matches('/').to_string(),
                 admin_key,

@@ -822,3 +822,45 @@ async fn malformed_credentials_get_the_envelope_and_change_nothing() {
         .expect("j");
     assert_eq!(list, json!([]));
 }
+
+#[tokio::test]
+async fn registering_a_credential_id_that_exists_is_a_conflict_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let (tenant, key) = localhost_tenant(&app).await;
+    let mut auth = TestAuthenticator::new();
+    app.register(&tenant, &key, "first", &mut auth, LOCAL_ORIGIN)
+        .await;
+    let existing = auth.credentials[0].id.clone();
+
+    let init = app
+        .public_post(
+            &format!("/{tenant}/credentials/register/initialize"),
+            Some(&key),
+            &json!({"user_id": "second", "username": "second"}),
+        )
+        .await;
+    let options: Value = init.json().await.expect("json");
+    let tweaks = Tweaks {
+        credential_id: Some(existing),
+        ..Tweaks::default()
+    };
+    let credential = auth.create_with(&options["publicKey"], LOCAL_ORIGIN, &tweaks);
+    let path = format!("/{tenant}/credentials/register/finalize");
+    assert_error(
+        app.public_post(&path, None, &credential).await,
+        409,
+        "credential_exists",
+    )
+    .await;
+    // The transaction was rolled back: no user "second", and the challenge was not spent.
+    let user = app
+        .admin_get(&format!("/tenants/{tenant}/users/second"))
+        .await;
+    assert_eq!(user.status(), 404);
+    assert_error(
+        app.public_post(&path, None, &credential).await,
+        409,
+        "credential_exists",
+    )
+    .await;
+}

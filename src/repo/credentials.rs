@@ -245,9 +245,10 @@ pub struct CredentialUse<'a> {
 /// it was not consumed before, the credential's use, keeping the larger counter and, when `enforce_counter`,
 /// only if the presented counter is above the stored one.
 ///
-/// PostgreSQL: one statement (data-modifying CTEs), atomic. SQLite: an `INSERT ... ON CONFLICT DO NOTHING`, then
-/// the conditional update only when the insert added the row; each commits on its own (WAL), which keeps the
-/// guarantees that matter: a replay changes nothing, and a use is recorded at most once per challenge.
+/// PostgreSQL: one statement (data-modifying CTEs), atomic. SQLite: an `INSERT ... ON CONFLICT DO NOTHING` and
+/// an update that applies only when the insert added the row, sent together; each commits on its own (WAL),
+/// which keeps the guarantees that matter: a replay changes nothing, and a use is recorded at most once per
+/// challenge.
 pub async fn consume_and_record_use<C: ConnectionTrait>(
     db: &C,
     tenant: TenantId,
@@ -295,42 +296,33 @@ pub async fn consume_and_record_use<C: ConnectionTrait>(
         let updated: i64 = row.try_get("", "updated")?;
         (consumed > 0, updated > 0)
     } else {
-        let inserted = db
+        // Two statements in one round trip to SQLite's connection thread (parameters are numbered across both);
+        // `changes()` in the update is the insert's row count, so a replay updates nothing. Each statement
+        // commits on its own; the reported count is the sum of both.
+        let changed = db
             .execute_raw(Statement::from_sql_and_values(
                 backend,
-                "INSERT INTO consumed_challenges (id, tenant_id, expires_at) VALUES (?, ?, ?) \
-                 ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO consumed_challenges (id, tenant_id, expires_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (id) DO NOTHING; \
+                 UPDATE credentials SET sign_count = MAX(sign_count, ?4), backup_state = ?5, \
+                 user_verified = ?6, last_used_at = ?7 \
+                 WHERE changes() = 1 AND tenant_id = ?2 AND id = ?8 \
+                 AND (NOT ?9 OR ?4 > sign_count OR (?4 = 0 AND sign_count = 0))",
                 [
                     Value::from(challenge_digest),
                     Value::from(tenant_text.as_str()),
                     Value::from(challenge_expires_at),
+                    Value::from(count),
+                    Value::from(used.backup_state),
+                    Value::from(used.user_verified),
+                    Value::from(used.now),
+                    Value::from(used.id),
+                    Value::from(used.enforce_counter),
                 ],
             ))
             .await?
             .rows_affected();
-        if inserted == 0 {
-            (false, false)
-        } else {
-            let updated = db
-                .execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    "UPDATE credentials SET sign_count = MAX(sign_count, ?1), backup_state = ?2, \
-                     user_verified = ?3, last_used_at = ?4 WHERE tenant_id = ?5 AND id = ?6 \
-                     AND (NOT ?7 OR ?1 > sign_count OR (?1 = 0 AND sign_count = 0))",
-                    [
-                        Value::from(count),
-                        Value::from(used.backup_state),
-                        Value::from(used.user_verified),
-                        Value::from(used.now),
-                        Value::from(tenant_text.as_str()),
-                        Value::from(used.id),
-                        Value::from(used.enforce_counter),
-                    ],
-                ))
-                .await?
-                .rows_affected();
-            (true, updated > 0)
-        }
+        (changed >= 1, changed >= 2)
     };
     Ok(match (consumed, updated) {
         (false, _) => UseRecorded::Replayed,

@@ -394,12 +394,6 @@ impl Tessera {
             ClientData::parse(&response.client_data_json).map_err(CeremonyError::Registration)?;
         let config = self.tenant_config(tenant).await?;
         let state = self.open_challenge(tenant, &client_data.challenge, 0, kinds, &config)?;
-        if repo::challenges::is_consumed(&self.db, &challenge_digest(&client_data.challenge))
-            .await
-            .map_err(Error::from)?
-        {
-            return Err(ChallengeError::Replayed.into());
-        }
         *kind = state.kind;
         let user_id = state.user_id.clone().ok_or(ChallengeError::Unknown)?;
         subject.user_id = Some(user_id.clone());
@@ -428,6 +422,7 @@ impl Tessera {
             .to_string()
         });
 
+        // No separate replay check up front: consuming the challenge is the first write of the transaction.
         let txn = self.db.begin().await.map_err(Error::from)?;
         if !repo::challenges::consume(
             &txn,
@@ -440,13 +435,8 @@ impl Tessera {
         {
             return Err(ChallengeError::Replayed.into());
         }
-        if repo::credentials::find(&txn, tenant, &credential_id)
-            .await
-            .map_err(Error::from)?
-            .is_some()
-        {
-            return Err(CeremonyError::CredentialExists);
-        }
+        // The challenge is consumed first in the transaction, so a replay is reported as one; a credential id
+        // registered before is caught by the unique index at the insert below.
         let user = match repo::users::find_by_user_id(&txn, tenant, &user_id)
             .await
             .map_err(Error::from)?

@@ -174,6 +174,8 @@ pub struct Tweaks {
     pub sign_count: Option<u32>,
     /// Adds `n` bytes of padding to `clientDataJSON`.
     pub client_data_padding: usize,
+    /// Uses this credential id for a new credential instead of a random one.
+    pub credential_id: Option<Vec<u8>>,
 }
 
 /// The software authenticator.
@@ -313,9 +315,10 @@ impl TestAuthenticator {
         let cdh = sha256(&client_data_json);
 
         let key = Key::generate(self.alg);
-        let id: [u8; 32] = aws_lc_rs::rand::generate(&SystemRandom::new())
+        let random: [u8; 32] = aws_lc_rs::rand::generate(&SystemRandom::new())
             .expect("rng")
             .expose();
+        let id = t.credential_id.clone().unwrap_or_else(|| random.to_vec());
         let cose_key = key.cose(self.alg);
         let rp_id_hash = sha256(t.rp_id.as_deref().unwrap_or(&rp_id).as_bytes());
         let u2f = self.attestation == Attestation::FidoU2f;
