@@ -260,6 +260,18 @@ pub async fn consume_and_record_use<C: ConnectionTrait>(
     let backend = db.get_database_backend();
     let tenant_text = tenant.to_string();
     let count = i64::from(used.sign_count);
+    // Both backends' statements number their parameters in this order.
+    let values = [
+        Value::from(challenge_digest),
+        Value::from(tenant_text.as_str()),
+        Value::from(challenge_expires_at),
+        Value::from(count),
+        Value::from(used.backup_state),
+        Value::from(used.user_verified),
+        Value::from(used.now),
+        Value::from(used.id),
+        Value::from(used.enforce_counter),
+    ];
     let (consumed, updated) = if backend == DatabaseBackend::Postgres {
         let row = db
             .query_one_raw(Statement::from_sql_and_values(
@@ -275,17 +287,7 @@ pub async fn consume_and_record_use<C: ConnectionTrait>(
                     RETURNING 1
                  )
                  SELECT (SELECT count(*) FROM c) AS consumed, (SELECT count(*) FROM u) AS updated",
-                [
-                    Value::from(challenge_digest),
-                    Value::from(tenant_text.as_str()),
-                    Value::from(challenge_expires_at),
-                    Value::from(count),
-                    Value::from(used.backup_state),
-                    Value::from(used.user_verified),
-                    Value::from(used.now),
-                    Value::from(used.id),
-                    Value::from(used.enforce_counter),
-                ],
+                values,
             ))
             .await?
             .ok_or_else(|| RepoError::Corrupt {
@@ -308,17 +310,7 @@ pub async fn consume_and_record_use<C: ConnectionTrait>(
                  user_verified = ?6, last_used_at = ?7 \
                  WHERE changes() = 1 AND tenant_id = ?2 AND id = ?8 \
                  AND (NOT ?9 OR ?4 > sign_count OR (?4 = 0 AND sign_count = 0))",
-                [
-                    Value::from(challenge_digest),
-                    Value::from(tenant_text.as_str()),
-                    Value::from(challenge_expires_at),
-                    Value::from(count),
-                    Value::from(used.backup_state),
-                    Value::from(used.user_verified),
-                    Value::from(used.now),
-                    Value::from(used.id),
-                    Value::from(used.enforce_counter),
-                ],
+                values,
             ))
             .await?
             .rows_affected();
