@@ -1,9 +1,11 @@
 //! `tessera bench`: drives a running Tessera over HTTP with many virtual authenticators and reports ceremonies per
-//! second, latency percentiles per step, errors by status and code, and the server's CPU time per ceremony.
+//! second per kind, latency percentiles per step, errors by status and code, and the server's CPU time per ceremony
+//! (from `/proc` with a process id, else from the server's `/metrics`).
 //!
-//! It creates its own tenant through the admin API, registers `users` passkeys, then runs login ceremonies
-//! (initialize + finalize; half discoverable, half user-bound) at the given concurrency for the given duration.
-//! It only targets loopback addresses unless `--allow-remote` is given, and it stops by itself.
+//! It creates its own tenant through the admin API (or takes one with its API key), registers `users` passkeys at
+//! the given concurrency, then runs login ceremonies (initialize + finalize; half discoverable, half user-bound;
+//! optionally every other round a transaction signing) at the given concurrency for the given duration, flat out or
+//! paced to a rate. It only targets loopback addresses unless `--allow-remote` is given, and it stops by itself.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
