@@ -1,7 +1,8 @@
 //! Bulk seeding for scale measurements: fills a tenant with users, one passkey each, straight into the
 //! database in batched transactions. The seeded credentials are real ES256 public keys (one key pair shared by
-//! all, since nobody signs with them) under random credential ids, so that lookups, indexes and row sizes are
-//! what registrations would have made.
+//! all, since nobody signs with them) under random credential ids, and row ids are made as registrations make them
+//! (random for users, time-ordered for credentials), so that lookups, indexes and row sizes are what registrations
+//! would have made.
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
@@ -43,7 +44,7 @@ impl Tessera {
                 let user_pk = uuid::Uuid::new_v4().to_string();
                 let user_id = format!("{prefix}{i}");
                 credentials.push(Credential {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: uuid::Uuid::now_v7().to_string(),
                     tenant_id: tenant,
                     user_pk: user_pk.clone(),
                     credential_id: b64::encode(&super::crypto::random_bytes::<32>()),
