@@ -197,10 +197,9 @@ async fn demo_me(demo: poem::web::Data<&Demo>, req: &Request) -> Result<Json<Val
 /// A credential of the signed-in user; another user's is not found.
 async fn own_credential(demo: &Demo, req: &Request, id: &str) -> Result<TenantId, ApiError> {
     let (tenant, claims) = demo.claims(req).await?;
-    let (_, owner) = demo.tessera.get_credential(tenant, id).await?;
-    if owner != claims.sub {
-        return Err(ApiError::not_found("credential"));
-    }
+    demo.tessera
+        .get_own_credential(tenant, &claims.sub, id)
+        .await?;
     Ok(tenant)
 }
 

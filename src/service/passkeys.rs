@@ -684,10 +684,11 @@ impl Tessera {
 
         // No separate replay check up front: the write below refuses a consumed challenge atomically, and a
         // replayed assertion is also caught by its counter, where it is reported as the replay it is.
-        let (stored, user) = self
+        let found = self
             .credential_with_owner(tenant, &credential_id)
             .await?
             .ok_or(CeremonyError::CredentialNotFound)?;
+        let (stored, user) = (&found.0, &found.1);
         if stored.is_mfa && state.kind == CeremonyKind::Login {
             return Err(CeremonyError::WrongCredentialKind(
                 "MFA credentials are not usable for passkey login",
@@ -701,8 +702,8 @@ impl Tessera {
             &config,
             &response,
             &client_data.challenge,
-            &stored,
-            &user,
+            stored,
+            user,
             state.user_verification,
             state.user_id.is_some(),
         )?;
@@ -780,16 +781,19 @@ impl Tessera {
         &self,
         tenant: TenantId,
         credential_id: &str,
-    ) -> Result<Option<(Credential, crate::model::User)>, Error> {
+    ) -> Result<Option<Arc<(Credential, crate::model::User)>>, Error> {
         let key = (tenant, credential_id.to_string());
         if let Some(hit) = self.credentials.get(&key).await {
-            return Ok(Some((hit.0.clone(), hit.1.clone())));
+            return Ok(Some(hit));
         }
-        let found = repo::credentials::find_with_owner(&self.db, tenant, credential_id).await?;
-        if let Some(pair) = &found {
-            self.credentials.insert(key, Arc::new(pair.clone())).await;
-        }
-        Ok(found)
+        let Some(pair) =
+            repo::credentials::find_with_owner(&self.db, tenant, credential_id).await?
+        else {
+            return Ok(None);
+        };
+        let pair = Arc::new(pair);
+        self.credentials.insert(key, pair.clone()).await;
+        Ok(Some(pair))
     }
 
     /// A page of a tenant's credentials, optionally of one user (by the application's user id).
@@ -845,14 +849,28 @@ impl Tessera {
         tenant: TenantId,
         credential_id: &str,
     ) -> Result<(Credential, String), Error> {
-        let c = repo::credentials::find(&self.db, tenant, credential_id.trim_end_matches('='))
-            .await?
-            .ok_or(Error::NotFound("credential"))?;
-        let owner = repo::users::get(&self.db, tenant, &c.user_pk)
-            .await?
-            .map(|u| u.user_id)
-            .unwrap_or_default();
-        Ok((c, owner))
+        let (c, owner) = repo::credentials::find_with_owner(
+            &self.db,
+            tenant,
+            credential_id.trim_end_matches('='),
+        )
+        .await?
+        .ok_or(Error::NotFound("credential"))?;
+        Ok((c, owner.user_id))
+    }
+
+    /// One credential of the user with application user id `user_id`; another user's credential is not found.
+    pub async fn get_own_credential(
+        &self,
+        tenant: TenantId,
+        user_id: &str,
+        credential_id: &str,
+    ) -> Result<Credential, Error> {
+        let (c, owner) = self.get_credential(tenant, credential_id).await?;
+        if owner != user_id {
+            return Err(Error::NotFound("credential"));
+        }
+        Ok(c)
     }
 
     /// Renames a credential.
