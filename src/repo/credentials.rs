@@ -128,6 +128,28 @@ pub async fn for_user<C: ConnectionTrait>(
         .collect()
 }
 
+/// The credentials of the user named by the application's `user_id`, oldest first, in one query (joined through
+/// `users`). Empty both when the user has none and when there is no such user.
+pub async fn for_user_id<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    user_id: &str,
+) -> RepoResult<Vec<Credential>> {
+    let tenant = tenant.to_string();
+    credential::Entity::find()
+        .inner_join(entity::user::Entity)
+        .filter(entity::user::Column::TenantId.eq(tenant.as_str()))
+        .filter(entity::user::Column::UserId.eq(user_id))
+        .filter(credential::Column::TenantId.eq(tenant.as_str()))
+        .order_by_asc(credential::Column::CreatedAt)
+        .order_by_asc(credential::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_credential)
+        .collect()
+}
+
 /// A page of a tenant's credentials, optionally of one user.
 pub async fn list<C: ConnectionTrait>(
     db: &C,

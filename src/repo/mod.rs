@@ -50,12 +50,20 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
+        // A SQLite connection is a local file handle that cannot be hung up on: no ping before each use (by
+        // default the pool pings on every acquire, a round trip to the connection's thread per query).
+        opts.test_before_acquire(false);
         opts.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
         });
+    } else {
+        // A server connection can be dropped by the server, a proxy or a firewall while idle: ping the ones idle
+        // for a while before use, not every one (the pool's default pings on every acquire, a network round trip
+        // per query).
+        opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
     }
     Database::connect(opts).await
 }

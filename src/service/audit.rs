@@ -1,8 +1,8 @@
 //! Writing and reading the audit log. Entries are written outside any failing transaction, so failures are
 //! recorded too; they never contain secrets.
 //!
-//! A serving process writes entries through [`AuditWriter`]: a background task that inserts whatever has queued up
-//! in one statement, so ceremonies do not wait for an audit commit each. Readers flush the queue first, so this
+//! A serving process writes entries through [`AuditWriter`]: a background task that lets entries gather for a few
+//! milliseconds and inserts them in one statement, so ceremonies do not wait for an audit commit each. Readers flush the queue first, so this
 //! replica's entries are always visible to its own reads; shutdown flushes it too. Without a writer (the CLI)
 //! entries are inserted directly.
 
@@ -29,6 +29,8 @@ pub struct AuditSubject {
 const QUEUE: usize = 4096;
 /// Entries written in one statement at most.
 const BATCH: usize = 256;
+/// How long the writer lets entries gather after the first one arrives.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 
 enum Message {
     Entry(Box<AuditEntry>),
@@ -48,7 +50,15 @@ impl AuditWriter {
         tokio::spawn(async move {
             let mut batch: Vec<AuditEntry> = Vec::with_capacity(BATCH);
             let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+            // Whether the last batch was full, so more are likely queued: then there is nothing to wait for.
+            let mut backlog = false;
             while let Some(first) = rx.recv().await {
+                // Let a batch gather before draining, unless someone waits for a flush: waking this task and
+                // writing for every entry costs a thread hand-off and a commit each (measured: ~250 µs of CPU per
+                // login at 1,000 logins/s).
+                if !backlog && !matches!(first, Message::Flush(_)) {
+                    tokio::time::sleep(GATHER).await;
+                }
                 let mut next = Some(first);
                 while let Some(msg) = next.take() {
                     match msg {
@@ -59,6 +69,7 @@ impl AuditWriter {
                         next = rx.try_recv().ok();
                     }
                 }
+                backlog = batch.len() >= BATCH;
                 if let Err(e) = repo::audit::insert_many(&db, &batch).await {
                     tracing::error!(error = %e, entries = batch.len(), "audit entries not written");
                 }

@@ -282,15 +282,9 @@ impl Tessera {
             .clone()
             .filter(|d| !d.trim().is_empty())
             .unwrap_or_else(|| user.username.clone());
-        let existing = match repo::users::find_by_user_id(&self.db, tenant, &user.user_id)
+        let existing = repo::credentials::for_user_id(&self.db, tenant, &user.user_id)
             .await
-            .map_err(Error::from)?
-        {
-            Some(u) => repo::credentials::for_user(&self.db, tenant, &u.id)
-                .await
-                .map_err(Error::from)?,
-            None => Vec::new(),
-        };
+            .map_err(Error::from)?;
         let mfa = kind == CeremonyKind::MfaRegistration;
         let (timeout, user_verification, attachment, resident_key, attestation) = if mfa {
             (
@@ -586,13 +580,7 @@ impl Tessera {
         let allow = match user_id {
             None => Vec::new(),
             Some(user_id) => {
-                let user = repo::users::find_by_user_id(&self.db, tenant, user_id)
-                    .await
-                    .map_err(Error::from)?
-                    .ok_or(Error::NotFound("user"))?;
-                let creds = repo::credentials::for_user(&self.db, tenant, &user.id)
-                    .await
-                    .map_err(Error::from)?;
+                let creds = self.credentials_of_user_id(tenant, user_id).await?;
                 // Passkey login uses passkeys only; MFA login accepts any of the user's credentials.
                 let usable: Vec<CredentialDescriptor> = creds
                     .iter()

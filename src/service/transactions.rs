@@ -109,13 +109,7 @@ impl Tessera {
             .into());
         }
         let config = self.tenant_config(tenant).await?;
-        let user = repo::users::find_by_user_id(&self.db, tenant, user_id)
-            .await
-            .map_err(Error::from)?
-            .ok_or(Error::NotFound("user"))?;
-        let creds = repo::credentials::for_user(&self.db, tenant, &user.id)
-            .await
-            .map_err(Error::from)?;
+        let creds = self.credentials_of_user_id(tenant, user_id).await?;
         let allow: Vec<CredentialDescriptor> = creds
             .iter()
             .filter(|c| !c.is_mfa)
@@ -124,16 +118,18 @@ impl Tessera {
                     .map(|id| CredentialDescriptor::new(&id, c.transports.clone()))
             })
             .collect();
-        if allow.is_empty() {
-            return Err(CeremonyError::NoCredentials);
-        }
+        // Every credential names its owner, so the user's row id comes with them.
+        let user_pk = match creds.first() {
+            Some(c) if !allow.is_empty() => c.user_pk.clone(),
+            _ => return Err(CeremonyError::NoCredentials),
+        };
         let now = self.clock.now_ms();
         let expires_at = now + i64::try_from(config.timeout_ms).unwrap_or(i64::MAX);
         let record = Transaction {
             id: uuid::Uuid::now_v7().to_string(),
             tenant_id: tenant,
             transaction_id: transaction_id.to_string(),
-            user_pk: user.id.clone(),
+            user_pk,
             status: "pending".into(),
             data: canonical,
             hash: hex::encode(hash),
@@ -158,7 +154,7 @@ impl Tessera {
         let user_verification = config.policy.transaction_user_verification;
         let state = CeremonyState {
             kind: CeremonyKind::Transaction,
-            user_id: Some(user.user_id.clone()),
+            user_id: Some(user_id.to_string()),
             username: None,
             display_name: None,
             icon: None,

@@ -2,7 +2,7 @@
 
 use super::audit::AuditSubject;
 use super::{Error, RequestMeta, Result, Tessera};
-use crate::model::{Page, PageRequest, SortDirection, TenantId, User};
+use crate::model::{Credential, Page, PageRequest, SortDirection, TenantId, User};
 use crate::repo;
 
 impl Tessera {
@@ -23,6 +23,24 @@ impl Tessera {
         repo::users::find(&self.db, tenant, id)
             .await?
             .ok_or(Error::NotFound("user"))
+    }
+
+    /// The credentials of the user with the application's `user_id`, oldest first: one query when the user has
+    /// any; `NotFound("user")` when there is no such user.
+    pub(crate) async fn credentials_of_user_id(
+        &self,
+        tenant: TenantId,
+        user_id: &str,
+    ) -> Result<Vec<Credential>> {
+        let creds = repo::credentials::for_user_id(&self.db, tenant, user_id).await?;
+        if creds.is_empty()
+            && repo::users::find_by_user_id(&self.db, tenant, user_id)
+                .await?
+                .is_none()
+        {
+            return Err(Error::NotFound("user"));
+        }
+        Ok(creds)
     }
 
     /// Deletes a tenant's user with their credentials and transactions.
