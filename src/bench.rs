@@ -296,6 +296,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
     let base = format!("{}/{tenant_id}", opts.public_url);
 
     // Registration, at the same concurrency as the logins.
+    let registration_cpu_before = server_cpu_secs(&client, &opts).await;
     let run_id = b64::encode(&crate::service::crypto::random_bytes::<6>());
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
@@ -344,6 +345,11 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
         passkeys.extend(r.await??);
     }
     let registration_secs = started.elapsed().as_secs_f64();
+    let registration_cpu_us = per_ceremony_us(
+        registration_cpu_before,
+        server_cpu_secs(&client, &opts).await,
+        opts.users as u64,
+    );
 
     // Logins (and transactions).
     let results = Arc::new(Mutex::new(Results::default()));
@@ -483,16 +489,14 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Value> {
     let logins = r.login.finalize.0.len() as u64;
     let transactions = r.transaction.finalize.0.len() as u64;
     let ceremonies = logins + transactions;
-    let cpu_us_per_ceremony = match (cpu_before, cpu_after) {
-        (Some(a), Some(b)) if ceremonies > 0 => Some((b - a) * 1e6 / ceremonies as f64),
-        _ => None,
-    };
+    let cpu_us_per_ceremony = per_ceremony_us(cpu_before, cpu_after, ceremonies);
     let errors: u64 = r.errors.values().sum();
     let mut report = json!({
         "tenant_id": tenant_id,
         "algorithm": opts.algorithm,
         "users": opts.users,
         "registrations_per_sec": opts.users as f64 / registration_secs.max(1e-9),
+        "server_cpu_us_per_registration": registration_cpu_us,
         "concurrency": opts.concurrency,
         "target_rate": opts.rate,
         "duration_secs": elapsed,
@@ -545,6 +549,14 @@ async fn create_tenant(
         .context("api key")?
         .to_string();
     Ok((id, key))
+}
+
+/// Server CPU microseconds per ceremony between two readings of its CPU seconds.
+fn per_ceremony_us(before: Option<f64>, after: Option<f64>, ceremonies: u64) -> Option<f64> {
+    match (before, after) {
+        (Some(a), Some(b)) if ceremonies > 0 => Some((b - a) * 1e6 / ceremonies as f64),
+        _ => None,
+    }
 }
 
 /// The server's CPU time in seconds: from `/proc` with `--server-pid`, else from its `/metrics`.

@@ -126,7 +126,7 @@ pub async fn start(
     let tessera = Tessera::new(db, &secret, opts.clock.unwrap_or(Clock::System))
         .with_public_url(&config.public_url)
         .with_cache_ttl(std::time::Duration::from_secs(config.cache_ttl_secs))
-        .with_audit_writer();
+        .with_background_writers();
 
     if opts.dev && config.admin_api_key.is_none() {
         let path = config.dev_secret_path().with_file_name("tessera.admin-key");

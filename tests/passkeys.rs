@@ -864,3 +864,184 @@ async fn registering_a_credential_id_that_exists_is_a_conflict_and_stores_nothin
     )
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_logins_each_get_their_own_answer_and_a_replayed_burst_finishes_one() {
+    let app = TestApp::spawn().await;
+    let (tenant, key) = localhost_tenant(&app).await;
+    let mut assertions = Vec::new();
+    for user in ["u0", "u1", "u2", "u3"] {
+        let mut auth = TestAuthenticator {
+            counter_step: 0,
+            ..TestAuthenticator::new()
+        };
+        app.register(&tenant, &key, user, &mut auth, LOCAL_ORIGIN)
+            .await;
+        // Two logins of the same passkey at once (never-counting, so either may be written first).
+        for _ in 0..2 {
+            let options = app.login_options(&tenant, &key, None).await;
+            assertions.push(auth.get(&options, LOCAL_ORIGIN));
+        }
+    }
+    let mut replayed = TestAuthenticator::new();
+    app.register(&tenant, &key, "r", &mut replayed, LOCAL_ORIGIN)
+        .await;
+    let options = app.login_options(&tenant, &key, None).await;
+    let burst = replayed.get(&options, LOCAL_ORIGIN);
+
+    let app = std::sync::Arc::new(app);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, assertion) in assertions
+        .into_iter()
+        .map(|a| (false, a))
+        .chain((0..4).map(|_| (true, burst.clone())))
+        .enumerate()
+    {
+        let (app, tenant) = (app.clone(), tenant.clone());
+        tasks.spawn(async move {
+            let resp = app.login_finalize(&tenant, &assertion.1).await;
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.expect("json");
+            (i, assertion.0, status, body)
+        });
+    }
+    let (mut fine, mut burst_ok, mut burst_replayed) = (0, 0, 0);
+    while let Some(done) = tasks.join_next().await {
+        let (i, is_burst, status, body) = done.expect("task");
+        match (is_burst, status) {
+            (false, 200) => fine += 1,
+            (true, 200) => burst_ok += 1,
+            (true, 400) if body["code"] == "challenge_replayed" => burst_replayed += 1,
+            other => panic!("login {i}: unexpected {other:?}: {body}"),
+        }
+    }
+    assert_eq!((fine, burst_ok, burst_replayed), (8, 1, 3));
+}
+
+#[tokio::test]
+async fn a_batch_of_login_writes_answers_each_login_in_order() {
+    use tessera::repo::credential_uses::{CredentialUse, UseRecorded, record_uses};
+    let app = TestApp::spawn().await;
+    let (tenant, key) = localhost_tenant(&app).await;
+    let mut auth = TestAuthenticator {
+        counter_step: 5,
+        ..TestAuthenticator::new()
+    };
+    app.register(&tenant, &key, "u", &mut auth, LOCAL_ORIGIN)
+        .await;
+    let tenant_id = tessera::model::TenantId::parse(&tenant).expect("tenant id");
+    let db = tessera::repo::connect(&app.database_url, 2)
+        .await
+        .expect("db");
+    let cred_id = URL_SAFE(&auth.credentials[0].id);
+    let stored = tessera::repo::credentials::find(&db, tenant_id, &cred_id)
+        .await
+        .expect("query")
+        .expect("credential");
+    let used = |digest: &str, credential: &str, sign_count: u32| CredentialUse {
+        tenant: tenant_id,
+        challenge_digest: digest.repeat(64),
+        challenge_expires_at: 1_900_000_000_000,
+        credential: credential.to_string(),
+        sign_count,
+        enforce_counter: true,
+        backup_state: false,
+        user_verified: true,
+        now: 1_800_000_000_123,
+    };
+    let batch = [
+        used("a", &stored.id, stored.sign_count + 10),
+        // The same challenge again: a replay, whichever counter it presents.
+        used("a", &stored.id, stored.sign_count + 11),
+        // A fresh challenge with a counter the first use has overtaken.
+        used("b", &stored.id, stored.sign_count + 9),
+        used("c", "no-such-credential", 1),
+        used("d", &stored.id, stored.sign_count + 12),
+    ];
+    let outcomes: Vec<UseRecorded> = record_uses(&db, &batch)
+        .await
+        .into_iter()
+        .map(|o| o.expect("written"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            UseRecorded::Recorded,
+            UseRecorded::Replayed,
+            UseRecorded::CounterRegressed,
+            UseRecorded::CredentialGone,
+            UseRecorded::Recorded,
+        ]
+    );
+    let after = tessera::repo::credentials::find(&db, tenant_id, &cred_id)
+        .await
+        .expect("query")
+        .expect("credential");
+    assert_eq!(after.sign_count, stored.sign_count + 12);
+    assert_eq!(after.last_used_at, Some(1_800_000_000_123));
+    // Every fresh challenge is consumed, also those whose use was refused.
+    for digest in ["a", "b", "c", "d"] {
+        assert!(
+            tessera::repo::challenges::is_consumed(&db, &digest.repeat(64))
+                .await
+                .expect("query")
+        );
+    }
+    // Written again, every one of them is a replay and nothing moves.
+    let again = record_uses(&db, &batch).await;
+    assert!(again.iter().all(|o| matches!(o, Ok(UseRecorded::Replayed))));
+    let unchanged = tessera::repo::credentials::find(&db, tenant_id, &cred_id)
+        .await
+        .expect("query")
+        .expect("credential");
+    assert_eq!(unchanged.sign_count, stored.sign_count + 12);
+}
+
+#[tokio::test]
+async fn a_login_write_that_fails_in_a_batch_fails_alone() {
+    use tessera::repo::credential_uses::{CredentialUse, UseRecorded, record_uses};
+    let app = TestApp::spawn().await;
+    let (tenant, key) = localhost_tenant(&app).await;
+    let mut auth = TestAuthenticator::new();
+    app.register(&tenant, &key, "u", &mut auth, LOCAL_ORIGIN)
+        .await;
+    let tenant_id = tessera::model::TenantId::parse(&tenant).expect("tenant id");
+    let db = tessera::repo::connect(&app.database_url, 2)
+        .await
+        .expect("db");
+    let cred_id = URL_SAFE(&auth.credentials[0].id);
+    let stored = tessera::repo::credentials::find(&db, tenant_id, &cred_id)
+        .await
+        .expect("query")
+        .expect("credential");
+    let used = |tenant, digest: &str| CredentialUse {
+        tenant,
+        challenge_digest: digest.repeat(64),
+        challenge_expires_at: 1_900_000_000_000,
+        credential: stored.id.clone(),
+        sign_count: stored.sign_count + 1,
+        enforce_counter: true,
+        backup_state: false,
+        user_verified: true,
+        now: 1_800_000_000_123,
+    };
+    // A tenant deleted while its login was in flight: its challenge record cannot be written.
+    let gone = tessera::model::TenantId::parse("00000000-0000-4000-8000-000000000000").expect("id");
+    let outcomes = record_uses(&db, &[used(gone, "e"), used(tenant_id, "f")]).await;
+    assert!(outcomes[0].is_err(), "{:?}", outcomes[0]);
+    assert!(
+        matches!(outcomes[1], Ok(UseRecorded::Recorded)),
+        "{:?}",
+        outcomes[1]
+    );
+    assert!(
+        !tessera::repo::challenges::is_consumed(&db, &"e".repeat(64))
+            .await
+            .expect("query")
+    );
+    let after = tessera::repo::credentials::find(&db, tenant_id, &cred_id)
+        .await
+        .expect("query")
+        .expect("credential");
+    assert_eq!(after.sign_count, stored.sign_count + 1);
+}

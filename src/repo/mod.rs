@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod challenges;
+pub mod credential_uses;
 pub mod credentials;
 pub mod signing_keys;
 pub mod tenants;

@@ -84,9 +84,11 @@ impl AuditWriter {
 }
 
 impl Tessera {
-    /// Writes audit entries through a background writer from now on (for serving processes).
-    pub fn with_audit_writer(mut self) -> Self {
+    /// Writes audit entries and logins' uses through background writers from now on (for serving processes; they
+    /// run on the current runtime).
+    pub fn with_background_writers(mut self) -> Self {
         self.audit_writer = Some(AuditWriter::start(self.db.clone()));
+        self.use_writer = Some(repo::credential_uses::UseWriter::start(self.db.clone()));
         self
     }
 

@@ -125,6 +125,8 @@ pub struct Tessera {
     public_url: Arc<str>,
     /// The background audit writer, in serving processes.
     audit_writer: Option<audit::AuditWriter>,
+    /// The background writer of logins' uses (group commit), in serving processes.
+    use_writer: Option<crate::repo::credential_uses::UseWriter>,
     /// The process's metrics.
     pub metrics: crate::metrics::Metrics,
 }
@@ -142,6 +144,7 @@ impl Tessera {
             credentials: bounded_cache(CACHE_TTL, CREDENTIAL_CACHE_ENTRIES),
             public_url: Arc::from("http://localhost:8000"),
             audit_writer: None,
+            use_writer: None,
             metrics: crate::metrics::Metrics::new(),
         }
     }

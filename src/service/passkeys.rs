@@ -21,6 +21,7 @@ use crate::model::{
     Credential, Page, PageRequest, SortDirection, TenantConfig, TenantId, User, UserVerification,
 };
 use crate::repo;
+use crate::repo::credential_uses::{self, CredentialUse, UseRecorded};
 use crate::webauthn::attestation::AttestationPolicy;
 use crate::webauthn::authentication::{
     AuthenticationOutcome, AuthenticationPolicy, SignCount, StoredCredential, verify_authentication,
@@ -714,37 +715,34 @@ impl Tessera {
 
         // The write is the authority: it refuses a consumed challenge, a credential deleted meanwhile (on any
         // replica) and, unless the tenant allows regressions, a counter that another use has overtaken.
-        let recorded = repo::credentials::consume_and_record_use(
-            &self.db,
-            tenant,
-            &digest,
-            state.expires_at,
-            repo::credentials::CredentialUse {
-                id: &stored.id,
+        let recorded = self
+            .record_use(CredentialUse {
+                tenant,
+                challenge_digest: digest,
+                challenge_expires_at: state.expires_at,
+                credential: stored.id.clone(),
                 sign_count: outcome.sign_count,
                 enforce_counter: !config.policy.allow_counter_regression,
                 backup_state: outcome.flags.bs,
                 user_verified: outcome.flags.uv,
                 now: self.clock.now_ms(),
-            },
-        )
-        .await
-        .map_err(Error::from)?;
+            })
+            .await?;
         let key = (tenant, credential_id.clone());
         match recorded {
-            repo::credentials::UseRecorded::Recorded => {
+            UseRecorded::Recorded => {
                 let mut fresh = stored.clone();
                 fresh.sign_count = stored.sign_count.max(outcome.sign_count);
                 self.credentials
                     .insert(key, Arc::new((fresh, user.clone())))
                     .await;
             }
-            repo::credentials::UseRecorded::Replayed => return Err(ChallengeError::Replayed.into()),
-            repo::credentials::UseRecorded::CounterRegressed => {
+            UseRecorded::Replayed => return Err(ChallengeError::Replayed.into()),
+            UseRecorded::CounterRegressed => {
                 self.credentials.invalidate(&key).await;
                 return Err(CeremonyError::CounterRegressed);
             }
-            repo::credentials::UseRecorded::CredentialGone => {
+            UseRecorded::CredentialGone => {
                 self.credentials.invalidate(&key).await;
                 return Err(CeremonyError::CredentialNotFound);
             }
@@ -760,6 +758,17 @@ impl Tessera {
         );
         let token = self.sign_token(tenant, &claims).await?;
         Ok(Finished { token, claims })
+    }
+
+    /// Writes a login's use: through the background writer, together with other logins, when there is one.
+    async fn record_use(&self, used: CredentialUse) -> Result<UseRecorded, Error> {
+        Ok(match &self.use_writer {
+            Some(writer) => writer.record(used).await?,
+            None => credential_uses::record_uses(&self.db, std::slice::from_ref(&used))
+                .await
+                .pop()
+                .ok_or_else(|| Error::Internal("a login's use was not written".into()))??,
+        })
     }
 
     /// A credential and its owner for a login, from the cache when this replica has seen it within the cache
