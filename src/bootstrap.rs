@@ -123,7 +123,11 @@ pub async fn start(
             anyhow::bail!("{pending} migration(s) pending: run `tessera migrate up` first");
         }
     }
+    let listings = crate::repo::connect_listings(config.database_url.expose(), &db)
+        .await
+        .context("cannot connect to the database")?;
     let tessera = Tessera::new(db, &secret, opts.clock.unwrap_or(Clock::System))
+        .with_listings(listings)
         .with_public_url(&config.public_url)
         .with_cache_ttl(std::time::Duration::from_secs(config.cache_ttl_secs))
         .with_background_writers();

@@ -86,7 +86,7 @@ pub enum LogFormat {
 }
 
 /// The default pool size on SQLite (16 on PostgreSQL).
-pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
+pub const SQLITE_MAX_CONNECTIONS: u32 = 1;
 
 /// The effective configuration of a Tessera process.
 #[derive(Clone, Debug)]
@@ -413,8 +413,9 @@ impl Config {
                 .push("database_url: must start with sqlite: or postgres://".into());
         }
 
-        // SQLite writes one transaction at a time: a few connections serve it as fast as many, with less memory
-        // (each keeps its own page cache) and fewer threads.
+        // SQLite writes one transaction at a time, and a connection drops its page cache whenever another has
+        // committed: one connection serves the ceremonies faster than several, with less memory and fewer
+        // threads (listings have their own, see `repo::connect_listings`).
         if url.starts_with("sqlite:") {
             cfg.database_max_connections = SQLITE_MAX_CONNECTIONS;
         }

@@ -1045,3 +1045,52 @@ async fn a_login_write_that_fails_in_a_batch_fails_alone() {
         .expect("credential");
     assert_eq!(after.sign_count, stored.sign_count + 1);
 }
+
+#[tokio::test]
+async fn purging_deletes_every_expired_challenge_record_in_chunks_and_keeps_the_live_ones() {
+    use sea_orm::TransactionTrait;
+    let app = TestApp::spawn().await;
+    let (tenant, _key) = localhost_tenant(&app).await;
+    let tenant_id = tessera::model::TenantId::parse(&tenant).expect("tenant id");
+    let db = tessera::repo::connect(&app.database_url, 2)
+        .await
+        .expect("db");
+    let now = 1_800_000_000_000;
+    let txn = db.begin().await.expect("begin");
+    // More than two chunks' worth expired, a few still live.
+    for i in 0..4_500 {
+        let fresh =
+            tessera::repo::challenges::consume(&txn, tenant_id, &format!("old{i:061}"), now - 1)
+                .await
+                .expect("insert");
+        assert!(fresh);
+    }
+    for i in 0..10 {
+        tessera::repo::challenges::consume(&txn, tenant_id, &format!("live{i:060}"), now + 1)
+            .await
+            .expect("insert");
+    }
+    txn.commit().await.expect("commit");
+    let purged = tessera::repo::challenges::purge_expired(&db, now)
+        .await
+        .expect("purge");
+    assert_eq!(purged, 4_500);
+    assert!(
+        !tessera::repo::challenges::is_consumed(&db, &format!("old{:061}", 0))
+            .await
+            .expect("query")
+    );
+    for i in 0..10 {
+        assert!(
+            tessera::repo::challenges::is_consumed(&db, &format!("live{i:060}"))
+                .await
+                .expect("query")
+        );
+    }
+    assert_eq!(
+        tessera::repo::challenges::purge_expired(&db, now)
+            .await
+            .expect("purge"),
+        0
+    );
+}

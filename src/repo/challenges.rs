@@ -35,13 +35,32 @@ pub async fn consume<C: ConnectionTrait>(
     }
 }
 
-/// Deletes records of challenges that have expired (they can no longer be presented anyway).
+/// Records deleted by one statement of [`purge_expired`].
+const PURGE_CHUNK: u64 = 2_000;
+
+/// Deletes records of challenges that have expired (they can no longer be presented anyway), a chunk per
+/// statement, so that a large purge never holds the database's write lock (SQLite) for long: ceremonies' writes
+/// take their turns between the chunks.
 pub async fn purge_expired<C: ConnectionTrait>(db: &C, now: Millis) -> RepoResult<u64> {
-    let res = consumed_challenge::Entity::delete_many()
-        .filter(consumed_challenge::Column::ExpiresAt.lt(now))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
+    use sea_orm::sea_query::Query;
+    let mut total = 0;
+    loop {
+        let chunk = Query::select()
+            .column(consumed_challenge::Column::Id)
+            .from(consumed_challenge::Entity)
+            .and_where(consumed_challenge::Column::ExpiresAt.lt(now))
+            .limit(PURGE_CHUNK)
+            .to_owned();
+        let res = consumed_challenge::Entity::delete_many()
+            .filter(consumed_challenge::Column::Id.in_subquery(chunk))
+            .exec(db)
+            .await?;
+        total += res.rows_affected;
+        if res.rows_affected < PURGE_CHUNK {
+            return Ok(total);
+        }
+        tokio::task::yield_now().await;
+    }
 }
 
 /// `true` when the challenge was already consumed (checked before verification so that a replay is reported as

@@ -69,6 +69,32 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Database::connect(opts).await
 }
 
+/// The pool for listings (admin pages of audit entries, credentials, users and tenants, with their counts), so
+/// that a long listing never waits in front of a ceremony's query. SQLite: one read-only connection of its own
+/// beside the main pool (a reader never makes the main connection drop its page cache, as a writer would);
+/// PostgreSQL and in-memory SQLite databases: the main pool itself.
+pub async fn connect_listings(
+    url: &str,
+    main: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(main.clone());
+    }
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.max_connections(1)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .sqlx_logging(false);
+    opts.map_sqlx_sqlite_opts(|o| {
+        o.read_only(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+    });
+    Database::connect(opts).await
+}
+
 /// Applies every pending migration.
 pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await

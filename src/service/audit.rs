@@ -151,6 +151,6 @@ impl Tessera {
     ) -> Result<Page<AuditEntry>> {
         self.require_tenant(tenant).await?;
         self.flush_audit().await;
-        Ok(repo::audit::list(&self.db, tenant, filter, page).await?)
+        Ok(repo::audit::list(&self.listings, tenant, filter, page).await?)
     }
 }

@@ -106,6 +106,8 @@ const CREDENTIAL_CACHE_ENTRIES: u64 = 10_000;
 pub struct Tessera {
     /// The database pool.
     pub db: DatabaseConnection,
+    /// The pool for listings (see [`crate::repo::connect_listings`]); the main pool unless set.
+    listings: DatabaseConnection,
     /// The clock.
     pub clock: Clock,
     /// Keys derived from the server secret.
@@ -135,6 +137,7 @@ impl Tessera {
     /// Builds the services over a database with the server secret.
     pub fn new(db: DatabaseConnection, secret: &SecretKey, clock: Clock) -> Self {
         Tessera {
+            listings: db.clone(),
             db,
             clock,
             keys: Arc::new(ServerKeys::derive(secret)),
@@ -155,6 +158,12 @@ impl Tessera {
         self.configs = cache(ttl);
         self.signers = cache(ttl);
         self.credentials = bounded_cache(ttl, CREDENTIAL_CACHE_ENTRIES);
+        self
+    }
+
+    /// Sets the pool that listings read from.
+    pub fn with_listings(mut self, listings: DatabaseConnection) -> Self {
+        self.listings = listings;
         self
     }
 

@@ -818,7 +818,8 @@ impl Tessera {
             None => None,
         };
         let page =
-            repo::credentials::list(&self.db, tenant, user_pk.as_deref(), page, direction).await?;
+            repo::credentials::list(&self.listings, tenant, user_pk.as_deref(), page, direction)
+                .await?;
         let owners = self.owners(tenant, &page.items).await?;
         Ok((page, owners))
     }
@@ -832,7 +833,7 @@ impl Tessera {
         let mut ids: Vec<String> = credentials.iter().map(|c| c.user_pk.clone()).collect();
         ids.sort_unstable();
         ids.dedup();
-        let owners = repo::users::by_ids(&self.db, tenant, &ids)
+        let owners = repo::users::by_ids(&self.listings, tenant, &ids)
             .await?
             .into_iter()
             .map(|u| (u.id, u.user_id))

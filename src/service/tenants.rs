@@ -86,7 +86,7 @@ impl Tessera {
 
     /// All tenants.
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>> {
-        Ok(repo::tenants::list(&self.db).await?)
+        Ok(repo::tenants::list(&self.listings).await?)
     }
 
     /// One tenant with its configuration.

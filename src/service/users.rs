@@ -14,7 +14,7 @@ impl Tessera {
         direction: SortDirection,
     ) -> Result<Page<User>> {
         self.require_tenant(tenant).await?;
-        Ok(repo::users::list(&self.db, tenant, page, direction).await?)
+        Ok(repo::users::list(&self.listings, tenant, page, direction).await?)
     }
 
     /// A tenant's user by internal id or application user id.
