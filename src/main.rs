@@ -12,6 +12,11 @@ use tessera::config::{Config, LogFormat};
 use tessera::model::{TenantConfig, TenantId};
 use tessera::service::{RequestMeta, Tessera};
 
+/// mimalloc instead of the system allocator: about a sixth less server CPU per login ceremony on glibc
+/// (README "Performance"); built without transparent huge pages so resident memory stays small.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tessera",
