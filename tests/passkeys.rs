@@ -204,6 +204,166 @@ async fn a_replayed_registration_is_refused() {
 }
 
 #[tokio::test]
+async fn a_replayed_registration_with_a_new_credential_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let (tenant, key) = localhost_tenant(&app).await;
+    let init: Value = app
+        .public_post(
+            &format!("/{tenant}/credentials/register/initialize"),
+            Some(&key),
+            &json!({"user_id": "u", "username": "first"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let mut auth = TestAuthenticator::new();
+    let path = format!("/{tenant}/credentials/register/finalize");
+    let first = auth.create(&init["publicKey"], LOCAL_ORIGIN);
+    assert_eq!(app.public_post(&path, None, &first).await.status(), 200);
+    // The first credential is deleted, so the replay's credential collides with nothing: the challenge alone
+    // must refuse it, and nothing of it may stay.
+    let list: Value = app
+        .public_request(
+            reqwest::Method::GET,
+            &format!("/{tenant}/credentials?user_id=u"),
+            &key,
+        )
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let id = list[0]["id"].as_str().expect("credential id").to_string();
+    let deleted = app
+        .public_request(
+            reqwest::Method::DELETE,
+            &format!("/{tenant}/credentials/{id}"),
+            &key,
+        )
+        .send()
+        .await
+        .expect("request");
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    let before: Value = app
+        .admin_get(&format!("/tenants/{tenant}/users/u"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    app.clock.advance(1_000);
+    let replay = auth.create(&init["publicKey"], LOCAL_ORIGIN);
+    assert_error(
+        app.public_post(&path, None, &replay).await,
+        400,
+        "challenge_replayed",
+    )
+    .await;
+    let resp = app
+        .public_request(
+            reqwest::Method::GET,
+            &format!("/{tenant}/credentials?user_id=u"),
+            &key,
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.headers()["x-total-count"], "0");
+    let after: Value = app
+        .admin_get(&format!("/tenants/{tenant}/users/u"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(after, before, "the user's refresh was rolled back");
+}
+
+#[tokio::test]
+async fn registering_again_refreshes_the_profile_of_the_same_user() {
+    let app = TestApp::spawn().await;
+    let (tenant, key) = localhost_tenant(&app).await;
+    let mut auth = TestAuthenticator::new();
+    let register = async |body: Value, auth: &mut TestAuthenticator| {
+        let init: Value = app
+            .public_post(
+                &format!("/{tenant}/credentials/register/initialize"),
+                Some(&key),
+                &body,
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        let credential = auth.create(&init["publicKey"], LOCAL_ORIGIN);
+        let fin = app
+            .public_post(
+                &format!("/{tenant}/credentials/register/finalize"),
+                None,
+                &credential,
+            )
+            .await;
+        assert_eq!(
+            fin.status(),
+            200,
+            "{}",
+            fin.text().await.unwrap_or_default()
+        );
+    };
+    register(
+        json!({"user_id": "u", "username": "ann", "display_name": "Ann", "icon": "https://example.com/a.png"}),
+        &mut auth,
+    )
+    .await;
+    let first: Value = app
+        .admin_get(&format!("/tenants/{tenant}/users/u"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(first["name"], "ann");
+    assert_eq!(first["display_name"], "Ann");
+    assert_eq!(first["icon"], "https://example.com/a.png");
+
+    app.clock.advance(5_000);
+    let mut second_key = TestAuthenticator::new();
+    register(
+        json!({"user_id": "u", "username": "ann.b"}),
+        &mut second_key,
+    )
+    .await;
+    let second: Value = app
+        .admin_get(&format!("/tenants/{tenant}/users/u"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(second["id"], first["id"], "the same user");
+    assert_eq!(second["name"], "ann.b", "the new user name");
+    assert_eq!(
+        second["display_name"], "ann.b",
+        "an omitted display name defaults to the user name"
+    );
+    assert!(second["icon"].is_null(), "the icon is replaced: {second}");
+    assert_eq!(second["created_at"], first["created_at"]);
+    assert_ne!(second["updated_at"], first["updated_at"]);
+    let resp = app
+        .public_request(
+            reqwest::Method::GET,
+            &format!("/{tenant}/credentials?user_id=u"),
+            &key,
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        resp.headers()["x-total-count"],
+        "2",
+        "both credentials are the user's"
+    );
+}
+
+#[tokio::test]
 async fn an_expired_challenge_is_refused() {
     let app = TestApp::spawn().await;
     let (tenant, key) = localhost_tenant(&app).await;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod challenges;
 pub mod credential_uses;
 pub mod credentials;
+pub mod registrations;
 pub mod signing_keys;
 pub mod tenants;
 pub mod transactions;

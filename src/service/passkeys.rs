@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use sea_orm::TransactionTrait;
 use serde_json::Value;
 
 use super::audit::AuditSubject;
@@ -22,6 +21,7 @@ use crate::model::{
 };
 use crate::repo;
 use crate::repo::credential_uses::{self, CredentialUse, UseRecorded};
+use crate::repo::registrations::{NewRegistration, Stored, UserUpsert};
 use crate::webauthn::attestation::AttestationPolicy;
 use crate::webauthn::authentication::{
     AuthenticationOutcome, AuthenticationPolicy, SignCount, StoredCredential, verify_authentication,
@@ -417,54 +417,11 @@ impl Tessera {
             .to_string()
         });
 
-        // No separate replay check up front: consuming the challenge is the first write of the transaction.
-        let txn = self.db.begin().await.map_err(Error::from)?;
-        if !repo::challenges::consume(
-            &txn,
-            tenant,
-            &challenge_digest(&client_data.challenge),
-            state.expires_at,
-        )
-        .await
-        .map_err(Error::from)?
-        {
-            return Err(ChallengeError::Replayed.into());
-        }
-        // The challenge is consumed first in the transaction, so a replay is reported as one; a credential id
-        // registered before is caught by the unique index at the insert below.
-        let user = match repo::users::find_by_user_id(&txn, tenant, &user_id)
-            .await
-            .map_err(Error::from)?
-        {
-            Some(mut u) => {
-                u.name = state.username.clone().unwrap_or(u.name);
-                u.display_name = state.display_name.clone().unwrap_or(u.display_name);
-                u.icon = state.icon.clone();
-                u.updated_at = now;
-                repo::users::update_profile(&txn, &u)
-                    .await
-                    .map_err(Error::from)?;
-                u
-            }
-            None => {
-                let u = User {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    tenant_id: tenant,
-                    user_id: user_id.clone(),
-                    name: state.username.clone().unwrap_or_default(),
-                    display_name: state.display_name.clone().unwrap_or_default(),
-                    icon: state.icon.clone(),
-                    created_at: now,
-                    updated_at: now,
-                };
-                repo::users::insert(&txn, &u).await.map_err(Error::from)?;
-                u
-            }
-        };
         let stored = Credential {
             id: uuid::Uuid::now_v7().to_string(),
             tenant_id: tenant,
-            user_pk: user.id.clone(),
+            // Filled in by the write: the credential belongs to the user below, new or existing.
+            user_pk: String::new(),
             credential_id: credential_id.clone(),
             public_key: registered.public_key_cbor.clone(),
             algorithm: registered.public_key.alg.id(),
@@ -480,16 +437,32 @@ impl Tessera {
             created_at: now,
             last_used_at: Some(now),
         };
-        repo::credentials::insert(&txn, &stored)
-            .await
-            .map_err(|e| {
-                if e.is_unique_violation() {
-                    CeremonyError::CredentialExists
-                } else {
-                    Error::from(e).into()
-                }
-            })?;
-        txn.commit().await.map_err(Error::from)?;
+        // One atomic write consumes the challenge (the authority on replays), creates or refreshes the user and
+        // stores the credential (a credential id registered before is caught by its unique index).
+        let outcome = repo::registrations::store(
+            &self.db,
+            &NewRegistration {
+                tenant,
+                challenge_digest: challenge_digest(&client_data.challenge),
+                challenge_expires_at: state.expires_at,
+                user: UserUpsert {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    user_id: user_id.clone(),
+                    name: state.username.clone(),
+                    display_name: state.display_name.clone(),
+                    icon: state.icon.clone(),
+                },
+                credential: stored,
+                now,
+            },
+        )
+        .await
+        .map_err(Error::from)?;
+        match outcome {
+            Stored::Stored { .. } => {}
+            Stored::Replayed => return Err(ChallengeError::Replayed.into()),
+            Stored::CredentialExists => return Err(CeremonyError::CredentialExists),
+        }
 
         let claims = self.claims(
             tenant,
