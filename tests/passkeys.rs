@@ -223,19 +223,8 @@ async fn a_replayed_registration_with_a_new_credential_stores_nothing() {
     assert_eq!(app.public_post(&path, None, &first).await.status(), 200);
     // The first credential is deleted, so the replay's credential collides with nothing: the challenge alone
     // must refuse it, and nothing of it may stay.
-    let list: Value = app
-        .public_request(
-            reqwest::Method::GET,
-            &format!("/{tenant}/credentials?user_id=u"),
-            &key,
-        )
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
-    let id = list[0]["id"].as_str().expect("credential id").to_string();
+    let (_, list) = app.user_credentials(&tenant, &key, "u").await;
+    let id = list[0]["id"].as_str().expect("credential id");
     let deleted = app
         .public_request(
             reqwest::Method::DELETE,
@@ -246,12 +235,8 @@ async fn a_replayed_registration_with_a_new_credential_stores_nothing() {
         .await
         .expect("request");
     assert!(deleted.status().is_success(), "{}", deleted.status());
-    let before: Value = app
-        .admin_get(&format!("/tenants/{tenant}/users/u"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let user = format!("/tenants/{tenant}/users/u");
+    let before: Value = app.admin_get(&user).await.json().await.expect("json");
     app.clock.advance(1_000);
     let replay = auth.create(&init["publicKey"], LOCAL_ORIGIN);
     assert_error(
@@ -260,22 +245,8 @@ async fn a_replayed_registration_with_a_new_credential_stores_nothing() {
         "challenge_replayed",
     )
     .await;
-    let resp = app
-        .public_request(
-            reqwest::Method::GET,
-            &format!("/{tenant}/credentials?user_id=u"),
-            &key,
-        )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.headers()["x-total-count"], "0");
-    let after: Value = app
-        .admin_get(&format!("/tenants/{tenant}/users/u"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    assert_eq!(app.user_credentials(&tenant, &key, "u").await.0, "0");
+    let after: Value = app.admin_get(&user).await.json().await.expect("json");
     assert_eq!(after, before, "the user's refresh was rolled back");
 }
 
@@ -283,61 +254,32 @@ async fn a_replayed_registration_with_a_new_credential_stores_nothing() {
 async fn registering_again_refreshes_the_profile_of_the_same_user() {
     let app = TestApp::spawn().await;
     let (tenant, key) = localhost_tenant(&app).await;
-    let mut auth = TestAuthenticator::new();
-    let register = async |body: Value, auth: &mut TestAuthenticator| {
-        let init: Value = app
-            .public_post(
-                &format!("/{tenant}/credentials/register/initialize"),
-                Some(&key),
-                &body,
-            )
-            .await
-            .json()
-            .await
-            .expect("json");
-        let credential = auth.create(&init["publicKey"], LOCAL_ORIGIN);
-        let fin = app
-            .public_post(
-                &format!("/{tenant}/credentials/register/finalize"),
-                None,
-                &credential,
-            )
-            .await;
-        assert_eq!(
-            fin.status(),
-            200,
-            "{}",
-            fin.text().await.unwrap_or_default()
-        );
-    };
-    register(
-        json!({"user_id": "u", "username": "ann", "display_name": "Ann", "icon": "https://example.com/a.png"}),
-        &mut auth,
+    let user = format!("/tenants/{tenant}/users/u");
+    let body = json!({"user_id": "u", "username": "ann", "display_name": "Ann", "icon": "https://example.com/a.png"});
+    app.register_with(
+        &tenant,
+        &key,
+        &body,
+        &mut TestAuthenticator::new(),
+        LOCAL_ORIGIN,
     )
     .await;
-    let first: Value = app
-        .admin_get(&format!("/tenants/{tenant}/users/u"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let first: Value = app.admin_get(&user).await.json().await.expect("json");
     assert_eq!(first["name"], "ann");
     assert_eq!(first["display_name"], "Ann");
     assert_eq!(first["icon"], "https://example.com/a.png");
 
     app.clock.advance(5_000);
-    let mut second_key = TestAuthenticator::new();
-    register(
-        json!({"user_id": "u", "username": "ann.b"}),
-        &mut second_key,
+    let body = json!({"user_id": "u", "username": "ann.b"});
+    app.register_with(
+        &tenant,
+        &key,
+        &body,
+        &mut TestAuthenticator::new(),
+        LOCAL_ORIGIN,
     )
     .await;
-    let second: Value = app
-        .admin_get(&format!("/tenants/{tenant}/users/u"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let second: Value = app.admin_get(&user).await.json().await.expect("json");
     assert_eq!(second["id"], first["id"], "the same user");
     assert_eq!(second["name"], "ann.b", "the new user name");
     assert_eq!(
@@ -347,20 +289,8 @@ async fn registering_again_refreshes_the_profile_of_the_same_user() {
     assert!(second["icon"].is_null(), "the icon is replaced: {second}");
     assert_eq!(second["created_at"], first["created_at"]);
     assert_ne!(second["updated_at"], first["updated_at"]);
-    let resp = app
-        .public_request(
-            reqwest::Method::GET,
-            &format!("/{tenant}/credentials?user_id=u"),
-            &key,
-        )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        resp.headers()["x-total-count"],
-        "2",
-        "both credentials are the user's"
-    );
+    let (total, _) = app.user_credentials(&tenant, &key, "u").await;
+    assert_eq!(total, "2", "both credentials are the user's");
 }
 
 #[tokio::test]

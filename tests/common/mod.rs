@@ -275,11 +275,25 @@ impl TestApp {
         auth: &mut authenticator::TestAuthenticator,
         origin: &str,
     ) -> String {
+        let body = json!({"user_id": user_id, "username": format!("{user_id}@example.com")});
+        self.register_with(tenant, api_key, &body, auth, origin)
+            .await
+    }
+
+    /// Registers a passkey with `auth` at `origin`, initialized with `body`; returns the token.
+    pub async fn register_with(
+        &self,
+        tenant: &str,
+        api_key: &str,
+        body: &Value,
+        auth: &mut authenticator::TestAuthenticator,
+        origin: &str,
+    ) -> String {
         let init = self
             .public_post(
                 &format!("/{tenant}/credentials/register/initialize"),
                 Some(api_key),
-                &json!({"user_id": user_id, "username": format!("{user_id}@example.com")}),
+                body,
             )
             .await;
         assert_eq!(
@@ -305,6 +319,30 @@ impl TestApp {
         );
         let body: Value = fin.json().await.expect("json");
         body["token"].as_str().expect("token").to_string()
+    }
+
+    /// A user's credentials through the passkey API: the `X-Total-Count` header and the listed page.
+    pub async fn user_credentials(
+        &self,
+        tenant: &str,
+        api_key: &str,
+        user_id: &str,
+    ) -> (String, Value) {
+        let resp = self
+            .public_request(
+                reqwest::Method::GET,
+                &format!("/{tenant}/credentials?user_id={user_id}"),
+                api_key,
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200);
+        let total = resp.headers()["x-total-count"]
+            .to_str()
+            .expect("header")
+            .to_string();
+        (total, resp.json().await.expect("json"))
     }
 
     /// Starts a login (discoverable when `user_id` is `None`); returns the `publicKey` options.
