@@ -1137,6 +1137,170 @@ async fn a_login_write_that_fails_in_a_batch_fails_alone() {
 }
 
 #[tokio::test]
+async fn registrations_written_together_each_get_their_own_outcome() {
+    use tessera::model::Credential;
+    use tessera::repo::registrations::{NewRegistration, Stored, UserUpsert, store_many};
+    let app = TestApp::spawn().await;
+    let (tenant, _key) = localhost_tenant(&app).await;
+    let tenant_id = tessera::model::TenantId::parse(&tenant).expect("tenant id");
+    let db = tessera::repo::connect(&app.database_url, 2)
+        .await
+        .expect("db");
+    let now = 1_800_000_000_000;
+    let reg = |digest: &str, credential_id: &str, user_id: &str| NewRegistration {
+        tenant: tenant_id,
+        challenge_digest: digest.repeat(64),
+        challenge_expires_at: now + 60_000,
+        user: UserUpsert {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user_id.into(),
+            name: Some(format!("{user_id}@example.com")),
+            display_name: None,
+            icon: None,
+        },
+        credential: Credential {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id,
+            user_pk: String::new(),
+            credential_id: credential_id.into(),
+            public_key: vec![0xa5],
+            algorithm: -7,
+            sign_count: 0,
+            aaguid: "00000000-0000-0000-0000-000000000000".into(),
+            transports: vec!["internal".into()],
+            attestation_format: "none".into(),
+            backup_eligible: true,
+            backup_state: true,
+            user_verified: true,
+            is_mfa: false,
+            name: Some("Passkey".into()),
+            created_at: now,
+            last_used_at: Some(now),
+        },
+        now,
+    };
+    let credentials_of = async |user_id: &str| {
+        let user = tessera::repo::users::find_by_user_id(&db, tenant_id, user_id)
+            .await
+            .expect("query")?;
+        let mut ids: Vec<String> = tessera::repo::credentials::for_user(&db, tenant_id, &user.id)
+            .await
+            .expect("query")
+            .into_iter()
+            .map(|c| c.credential_id)
+            .collect();
+        ids.sort();
+        Some(ids)
+    };
+
+    // One batch: the second registration presents the first one's challenge again.
+    let outcomes = store_many(
+        &db,
+        &[
+            reg("a", "cred-x", "u1"),
+            reg("a", "cred-y", "u2"),
+            reg("b", "cred-z", "u1"),
+        ],
+    )
+    .await;
+    assert!(
+        matches!(outcomes[0], Ok(Stored::Stored { .. })),
+        "{:?}",
+        outcomes[0]
+    );
+    assert!(
+        matches!(outcomes[1], Ok(Stored::Replayed)),
+        "{:?}",
+        outcomes[1]
+    );
+    assert!(
+        matches!(outcomes[2], Ok(Stored::Stored { .. })),
+        "{:?}",
+        outcomes[2]
+    );
+    assert_eq!(
+        credentials_of("u1").await,
+        Some(vec!["cred-x".into(), "cred-z".into()])
+    );
+    assert_eq!(credentials_of("u2").await, None, "the replay wrote no user");
+
+    // A credential id registered before fails the batch; written again one by one, only it fails, and its
+    // challenge stays unspent.
+    let outcomes = store_many(&db, &[reg("c", "cred-x", "u3"), reg("d", "cred-w", "u3")]).await;
+    assert!(
+        matches!(outcomes[0], Ok(Stored::CredentialExists)),
+        "{:?}",
+        outcomes[0]
+    );
+    assert!(
+        matches!(outcomes[1], Ok(Stored::Stored { .. })),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(credentials_of("u3").await, Some(vec!["cred-w".into()]));
+    assert!(
+        !tessera::repo::challenges::is_consumed(&db, &"c".repeat(64))
+            .await
+            .expect("query")
+    );
+    assert!(
+        tessera::repo::challenges::is_consumed(&db, &"d".repeat(64))
+            .await
+            .expect("query")
+    );
+}
+
+#[tokio::test]
+async fn concurrent_registrations_each_get_their_own_answer() {
+    let app = TestApp::spawn().await;
+    let (tenant, key) = localhost_tenant(&app).await;
+    let path = format!("/{tenant}/credentials/register/finalize");
+    let mut bodies = Vec::new();
+    for i in 0..12 {
+        let init: Value = app
+            .public_post(
+                &format!("/{tenant}/credentials/register/initialize"),
+                Some(&key),
+                &json!({"user_id": format!("u{}", i % 6), "username": format!("user{i}")}),
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        let mut auth = TestAuthenticator::new();
+        bodies.push(auth.create(&init["publicKey"], LOCAL_ORIGIN));
+        if i == 0 {
+            // The same challenge answered twice, by two authenticators.
+            bodies.push(TestAuthenticator::new().create(&init["publicKey"], LOCAL_ORIGIN));
+        }
+    }
+    let app = std::sync::Arc::new(app);
+    let mut tasks = tokio::task::JoinSet::new();
+    for body in bodies {
+        let (app, path) = (app.clone(), path.clone());
+        tasks.spawn(async move {
+            let resp = app.public_post(&path, None, &body).await;
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.expect("json");
+            (status, body)
+        });
+    }
+    let (mut ok, mut replayed) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        match done.expect("task") {
+            (200, _) => ok += 1,
+            (400, body) if body["code"] == "challenge_replayed" => replayed += 1,
+            (status, body) => panic!("unexpected answer {status}: {body}"),
+        }
+    }
+    assert_eq!((ok, replayed), (12, 1));
+    for u in 0..6 {
+        let (total, _) = app.user_credentials(&tenant, &key, &format!("u{u}")).await;
+        assert_eq!(total, "2", "u{u}: the replayed answer stored nothing");
+    }
+}
+
+#[tokio::test]
 async fn purging_deletes_every_expired_challenge_record_in_chunks_and_keeps_the_live_ones() {
     use sea_orm::TransactionTrait;
     let app = TestApp::spawn().await;

@@ -1,17 +1,23 @@
 //! A successful registration's writes: the challenge becomes consumed, the user is created (or their profile
 //! refreshed) and the credential is stored, atomically and in as few database round trips as the backend allows.
 //!
-//! SQLite runs the three statements in one round trip to its connection thread, inside one transaction (three
-//! round trips in all, against six one statement at a time); PostgreSQL runs them as one statement
-//! (data-modifying CTEs). Either way the writes are all or nothing. When the combined write hits a unique index
-//! (a credential id registered before, or a replayed challenge whose credential still exists) nothing of it
-//! stands and the writes run again one at a time, so that the outcome names the right cause.
+//! PostgreSQL runs the three writes as one statement (data-modifying CTEs). SQLite runs them as one batch of
+//! statements in a transaction, the user's and the credential's conditional on the challenge not being consumed
+//! yet and the challenge's last; a serving process sends its SQLite registrations through [`RegistrationWriter`],
+//! which writes whatever registrations have queued up while the previous batch was written in one batch and one
+//! commit (group commit, as for logins). When a combined write fails (a credential id registered before hits its
+//! unique index, say) nothing of it stands and each of its registrations is written again on its own, statement by
+//! statement where needed, so that each outcome names its own cause.
+
+use std::sync::LazyLock;
+
+use tokio::sync::{mpsc, oneshot};
 
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, TransactionTrait, Value,
 };
 
-use super::{RepoResult, to_json_column};
+use super::{RepoError, RepoResult, to_json_column};
 use crate::clock::Millis;
 use crate::model::{Credential, TenantId, User};
 
@@ -61,7 +67,8 @@ pub enum Stored {
     CredentialExists,
 }
 
-/// Bind values of the combined write, numbered from 1 in the SQL below.
+/// Bind values of one registration's writes, numbered from 1 in the SQL below (from `1 + n * VALUES_PER_REGISTRATION`
+/// for the `n`-th registration of a SQLite batch).
 fn values(r: &NewRegistration) -> Vec<Value> {
     let c = &r.credential;
     vec![
@@ -100,27 +107,80 @@ const CREDENTIAL_COLUMNS: &str = "id, tenant_id, user_pk, credential_id, public_
      aaguid, transports, attestation_format, backup_eligible, backup_state, user_verified, is_mfa, name, \
      created_at, last_used_at";
 
-/// The profile refresh of an existing user (`P` is the placeholder prefix, `?` or `$`).
-fn refresh(p: char) -> String {
+/// The profile refresh of an existing user, given the placeholders of "keep the stored name" and "keep the stored
+/// display name".
+fn refresh(keep_name: &str, keep_display_name: &str) -> String {
     format!(
         "ON CONFLICT (tenant_id, user_id) DO UPDATE SET \
-         name = CASE WHEN {p}10 THEN users.name ELSE excluded.name END, \
-         display_name = CASE WHEN {p}11 THEN users.display_name ELSE excluded.display_name END, \
+         name = CASE WHEN {keep_name} THEN users.name ELSE excluded.name END, \
+         display_name = CASE WHEN {keep_display_name} THEN users.display_name ELSE excluded.display_name END, \
          icon = excluded.icon, updated_at = excluded.updated_at"
     )
 }
 
-fn sqlite_sql() -> String {
-    format!(
-        "INSERT INTO consumed_challenges (id, tenant_id, expires_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (id) DO NOTHING RETURNING 'c' AS side, id AS item;
-         INSERT INTO users ({USER_COLUMNS}) VALUES (?4, ?2, ?5, ?6, ?7, ?8, ?9, ?9) {}
-         RETURNING 'u' AS side, id AS item;
-         INSERT INTO credentials ({CREDENTIAL_COLUMNS}) VALUES (?12, ?2,
-             (SELECT id FROM users WHERE tenant_id = ?2 AND user_id = ?5),
-             ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
-        refresh('?')
-    )
+/// Bind values per registration.
+const VALUES_PER_REGISTRATION: usize = 26;
+/// Registrations written in one SQLite batch at most.
+const BATCH: usize = 64;
+
+/// The combined write on PostgreSQL, built once.
+static POSTGRES_SQL: LazyLock<String> = LazyLock::new(postgres_sql);
+
+/// The writes of `count` registrations on SQLite, each returning rows tagged with its index `n`: `u` with the
+/// user's row id when the user was written, `c` when the challenge was consumed. The user's and the credential's
+/// inserts run only while the challenge is not consumed, and the challenge's insert comes last, so a replayed
+/// challenge writes nothing (SQLite has one writer: nothing else commits between the statements).
+fn sqlite_sql(count: usize) -> String {
+    (0..count)
+        .map(|n| {
+            let b = n * VALUES_PER_REGISTRATION;
+            let p = |k: usize| format!("?{}", b + k);
+            let fresh = format!(
+                "WHERE NOT EXISTS (SELECT 1 FROM consumed_challenges WHERE id = {})",
+                p(1)
+            );
+            format!(
+                "INSERT INTO users ({USER_COLUMNS}) SELECT {}, {}, {}, {}, {}, {}, {}, {} {fresh} {}
+                 RETURNING 'u' AS side, id AS item, {n} AS n;
+                 INSERT INTO credentials ({CREDENTIAL_COLUMNS}) SELECT {}, {},
+                     (SELECT id FROM users WHERE tenant_id = {} AND user_id = {}),
+                     {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {} {fresh};
+                 INSERT INTO consumed_challenges (id, tenant_id, expires_at) VALUES ({}, {}, {})
+                 ON CONFLICT (id) DO NOTHING RETURNING 'c' AS side, id AS item, {n} AS n",
+                p(4),
+                p(2),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(9),
+                p(9),
+                refresh(&p(10), &p(11)),
+                p(12),
+                p(2),
+                p(2),
+                p(5),
+                p(13),
+                p(14),
+                p(15),
+                p(16),
+                p(17),
+                p(18),
+                p(19),
+                p(20),
+                p(21),
+                p(22),
+                p(23),
+                p(24),
+                p(25),
+                p(26),
+                p(1),
+                p(2),
+                p(3),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(";\n")
 }
 
 fn postgres_sql() -> String {
@@ -143,14 +203,24 @@ fn postgres_sql() -> String {
             RETURNING id
          )
          SELECT 'c'::text AS side, id::text AS item FROM c UNION ALL SELECT 'u'::text, id::text FROM u",
-        refresh('$').replace("$10", "$10::boolean").replace("$11", "$11::boolean")
+        refresh("$10::boolean", "$11::boolean")
     )
 }
 
 /// Writes a registration (see the module documentation). Guarantees: a challenge finishes at most one ceremony;
 /// nothing is written unless everything is; a credential id is stored once.
 pub async fn store(db: &DatabaseConnection, r: &NewRegistration) -> RepoResult<Stored> {
-    match combined(db, r).await {
+    let written = if db.get_database_backend() == DatabaseBackend::Postgres {
+        combined_postgres(db, r).await
+    } else {
+        combined_sqlite(db, std::slice::from_ref(r))
+            .await
+            .and_then(|mut v| {
+                v.pop()
+                    .ok_or_else(|| not_written("the write returned nothing"))
+            })
+    };
+    match written {
         Err(e) if e.is_unique_violation() => {
             tracing::debug!(error = %e, "a registration's combined write hit a unique index; writing it one statement at a time");
             one_at_a_time(db, r).await
@@ -159,37 +229,44 @@ pub async fn store(db: &DatabaseConnection, r: &NewRegistration) -> RepoResult<S
     }
 }
 
-/// The combined write. A unique violation means nothing was written.
-async fn combined(db: &DatabaseConnection, r: &NewRegistration) -> RepoResult<Stored> {
-    let backend = db.get_database_backend();
-    let rows = if backend == DatabaseBackend::Postgres {
-        db.query_all_raw(Statement::from_sql_and_values(
-            backend,
-            postgres_sql(),
+/// Writes registrations, one outcome per registration in order, with the guarantees of [`store`]: on SQLite in
+/// one batch and one commit (a failing batch is written again registration by registration), on PostgreSQL one
+/// statement each.
+pub async fn store_many(
+    db: &DatabaseConnection,
+    regs: &[NewRegistration],
+) -> Vec<RepoResult<Stored>> {
+    if regs.len() > 1 && db.get_database_backend() != DatabaseBackend::Postgres {
+        match combined_sqlite(db, regs).await {
+            Ok(stored) => return stored.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::debug!(error = %e, registrations = regs.len(), "a batch of registrations failed; writing them one by one");
+            }
+        }
+    }
+    let mut outcomes = Vec::with_capacity(regs.len());
+    for r in regs {
+        outcomes.push(store(db, r).await);
+    }
+    outcomes
+}
+
+fn not_written(reason: &str) -> RepoError {
+    RepoError::Corrupt {
+        table: "credentials",
+        reason: reason.into(),
+    }
+}
+
+/// The combined write on PostgreSQL. A unique violation means nothing was written.
+async fn combined_postgres(db: &DatabaseConnection, r: &NewRegistration) -> RepoResult<Stored> {
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            POSTGRES_SQL.as_str(),
             values(r),
         ))
-        .await?
-    } else {
-        let txn = db.begin().await?;
-        let rows = txn
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                sqlite_sql(),
-                values(r),
-            ))
-            .await?;
-        let consumed = rows.iter().any(|row| {
-            row.try_get::<String>("", "side")
-                .is_ok_and(|side| side == "c")
-        });
-        if !consumed {
-            // A replay whose credential has gone meanwhile: the user's refresh and the credential's insert ran
-            // and are rolled back with the transaction, dropped here.
-            return Ok(Stored::Replayed);
-        }
-        txn.commit().await?;
-        rows
-    };
+        .await?;
     let mut consumed = false;
     let mut user_pk = None;
     for row in rows {
@@ -202,9 +279,55 @@ async fn combined(db: &DatabaseConnection, r: &NewRegistration) -> RepoResult<St
     }
     Ok(match (consumed, user_pk) {
         (true, Some(user_pk)) => Stored::Stored { user_pk },
-        // PostgreSQL: the user and credential inserts are conditional on the challenge's, so nothing was written.
-        _ => Stored::Replayed,
+        // The user's and the credential's inserts are conditional on the challenge's: nothing was written.
+        (false, _) => Stored::Replayed,
+        (true, None) => return Err(not_written("the challenge was consumed without the user")),
     })
+}
+
+/// The combined write of registrations on SQLite, in one transaction. An error means nothing was written.
+async fn combined_sqlite(
+    db: &DatabaseConnection,
+    regs: &[NewRegistration],
+) -> RepoResult<Vec<Stored>> {
+    let mut values_all = Vec::with_capacity(regs.len() * VALUES_PER_REGISTRATION);
+    for r in regs {
+        values_all.extend(values(r));
+    }
+    let txn = db.begin().await?;
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            sqlite_sql(regs.len()),
+            values_all,
+        ))
+        .await?;
+    let mut consumed = vec![false; regs.len()];
+    let mut user_pks: Vec<Option<String>> = vec![None; regs.len()];
+    for row in rows {
+        let side: String = row.try_get("", "side")?;
+        let item: String = row.try_get("", "item")?;
+        let n: i64 = row.try_get("", "n")?;
+        let n = usize::try_from(n)
+            .ok()
+            .filter(|&n| n < regs.len())
+            .ok_or_else(|| not_written("a row of another batch"))?;
+        match side.as_str() {
+            "c" => consumed[n] = true,
+            _ => user_pks[n] = Some(item),
+        }
+    }
+    let stored = consumed
+        .into_iter()
+        .zip(user_pks)
+        .map(|(consumed, user_pk)| match (consumed, user_pk) {
+            (true, Some(user_pk)) => Ok(Stored::Stored { user_pk }),
+            (false, None) => Ok(Stored::Replayed),
+            _ => Err(not_written("a registration was written in part")),
+        })
+        .collect::<RepoResult<Vec<_>>>()?;
+    txn.commit().await?;
+    Ok(stored)
 }
 
 /// The writes one statement at a time in one transaction, each outcome told apart.
@@ -250,4 +373,54 @@ async fn one_at_a_time(db: &DatabaseConnection, r: &NewRegistration) -> RepoResu
     }
     txn.commit().await?;
     Ok(Stored::Stored { user_pk: user.id })
+}
+
+type Reply = oneshot::Sender<RepoResult<Stored>>;
+
+/// The handle to the background registration writer (SQLite; see the module documentation).
+#[derive(Clone)]
+pub struct RegistrationWriter {
+    tx: mpsc::Sender<(NewRegistration, Reply)>,
+}
+
+impl RegistrationWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (tx, mut rx) = mpsc::channel::<(NewRegistration, Reply)>(4 * BATCH);
+        tokio::spawn(async move {
+            let mut regs = Vec::with_capacity(BATCH);
+            let mut replies = Vec::with_capacity(BATCH);
+            while let Some((first, reply)) = rx.recv().await {
+                regs.push(first);
+                replies.push(reply);
+                while regs.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok((r, reply)) => {
+                            regs.push(r);
+                            replies.push(reply);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                for (reply, outcome) in replies.drain(..).zip(store_many(&db, &regs).await) {
+                    // A caller that went away (its client disconnected) gets no answer; its registration stands.
+                    let _ = reply.send(outcome);
+                }
+                regs.clear();
+            }
+        });
+        RegistrationWriter { tx }
+    }
+
+    /// Writes one registration together with whatever other registrations are waiting.
+    pub async fn store(&self, r: NewRegistration) -> RepoResult<Stored> {
+        let stopped = || {
+            RepoError::Db(sea_orm::DbErr::Custom(
+                "the registration writer has stopped".into(),
+            ))
+        };
+        let (tx, rx) = oneshot::channel();
+        self.tx.send((r, tx)).await.map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
 }

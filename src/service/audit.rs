@@ -84,11 +84,17 @@ impl AuditWriter {
 }
 
 impl Tessera {
-    /// Writes audit entries and logins' uses through background writers from now on (for serving processes; they
-    /// run on the current runtime).
+    /// Writes audit entries, logins' uses and (on SQLite, whose one writer gains from group commit where
+    /// PostgreSQL's concurrent statements do not need it) registrations through background writers from now on
+    /// (for serving processes; they run on the current runtime).
     pub fn with_background_writers(mut self) -> Self {
         self.audit_writer = Some(AuditWriter::start(self.db.clone()));
         self.use_writer = Some(repo::credential_uses::UseWriter::start(self.db.clone()));
+        if self.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            self.registration_writer = Some(repo::registrations::RegistrationWriter::start(
+                self.db.clone(),
+            ));
+        }
         self
     }
 

@@ -129,6 +129,8 @@ pub struct Tessera {
     audit_writer: Option<audit::AuditWriter>,
     /// The background writer of logins' uses (group commit), in serving processes.
     use_writer: Option<crate::repo::credential_uses::UseWriter>,
+    /// The background writer of registrations (group commit), in serving processes on SQLite.
+    registration_writer: Option<crate::repo::registrations::RegistrationWriter>,
     /// The process's metrics.
     pub metrics: crate::metrics::Metrics,
 }
@@ -148,6 +150,7 @@ impl Tessera {
             public_url: Arc::from("http://localhost:8000"),
             audit_writer: None,
             use_writer: None,
+            registration_writer: None,
             metrics: crate::metrics::Metrics::new(),
         }
     }

@@ -439,9 +439,8 @@ impl Tessera {
         };
         // One atomic write consumes the challenge (the authority on replays), creates or refreshes the user and
         // stores the credential (a credential id registered before is caught by its unique index).
-        let outcome = repo::registrations::store(
-            &self.db,
-            &NewRegistration {
+        let outcome = self
+            .store_registration(NewRegistration {
                 tenant,
                 challenge_digest: challenge_digest(&client_data.challenge),
                 challenge_expires_at: state.expires_at,
@@ -454,10 +453,8 @@ impl Tessera {
                 },
                 credential: stored,
                 now,
-            },
-        )
-        .await
-        .map_err(Error::from)?;
+            })
+            .await?;
         match outcome {
             Stored::Stored { .. } => {}
             Stored::Replayed => return Err(ChallengeError::Replayed.into()),
@@ -731,6 +728,14 @@ impl Tessera {
         );
         let token = self.sign_token(tenant, &claims).await?;
         Ok(Finished { token, claims })
+    }
+
+    /// Writes a registration: through the background writer, together with other registrations, when there is one.
+    async fn store_registration(&self, r: NewRegistration) -> Result<Stored, Error> {
+        Ok(match &self.registration_writer {
+            Some(writer) => writer.store(r).await?,
+            None => repo::registrations::store(&self.db, &r).await?,
+        })
     }
 
     /// Writes a login's use: through the background writer, together with other logins, when there is one.
