@@ -160,16 +160,9 @@ async fn a_replayed_login_is_refused_even_for_authenticators_that_never_count() 
 async fn a_replayed_registration_is_refused() {
     let app = TestApp::spawn().await;
     let (tenant, key) = localhost_tenant(&app).await;
-    let init: Value = app
-        .public_post(
-            &format!("/{tenant}/credentials/register/initialize"),
-            Some(&key),
-            &json!({"user_id": "u", "username": "u"}),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    let init = app
+        .registration_options(&tenant, &key, &json!({"user_id": "u", "username": "u"}))
+        .await;
     let mut auth = TestAuthenticator::new();
     let first = auth.create(&init["publicKey"], LOCAL_ORIGIN);
     assert_eq!(
@@ -207,16 +200,9 @@ async fn a_replayed_registration_is_refused() {
 async fn a_replayed_registration_with_a_new_credential_stores_nothing() {
     let app = TestApp::spawn().await;
     let (tenant, key) = localhost_tenant(&app).await;
-    let init: Value = app
-        .public_post(
-            &format!("/{tenant}/credentials/register/initialize"),
-            Some(&key),
-            &json!({"user_id": "u", "username": "first"}),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    let init = app
+        .registration_options(&tenant, &key, &json!({"user_id": "u", "username": "first"}))
+        .await;
     let mut auth = TestAuthenticator::new();
     let path = format!("/{tenant}/credentials/register/finalize");
     let first = auth.create(&init["publicKey"], LOCAL_ORIGIN);
@@ -599,16 +585,9 @@ async fn registration_excludes_existing_credentials_and_refuses_duplicates() {
     let mut auth = TestAuthenticator::new();
     app.register(&tenant, &key, "u", &mut auth, LOCAL_ORIGIN)
         .await;
-    let init: Value = app
-        .public_post(
-            &format!("/{tenant}/credentials/register/initialize"),
-            Some(&key),
-            &json!({"user_id": "u", "username": "u"}),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    let init = app
+        .registration_options(&tenant, &key, &json!({"user_id": "u", "username": "u"}))
+        .await;
     let excluded = &init["publicKey"]["excludeCredentials"];
     assert_eq!(excluded[0]["id"], URL_SAFE(&auth.credentials[0].id));
     assert_eq!(excluded[0]["transports"], json!(["internal", "hybrid"]));
@@ -1257,16 +1236,13 @@ async fn concurrent_registrations_each_get_their_own_answer() {
     let path = format!("/{tenant}/credentials/register/finalize");
     let mut bodies = Vec::new();
     for i in 0..12 {
-        let init: Value = app
-            .public_post(
-                &format!("/{tenant}/credentials/register/initialize"),
-                Some(&key),
+        let init = app
+            .registration_options(
+                &tenant,
+                &key,
                 &json!({"user_id": format!("u{}", i % 6), "username": format!("user{i}")}),
             )
-            .await
-            .json()
-            .await
-            .expect("json");
+            .await;
         let mut auth = TestAuthenticator::new();
         bodies.push(auth.create(&init["publicKey"], LOCAL_ORIGIN));
         if i == 0 {

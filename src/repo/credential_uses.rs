@@ -3,16 +3,16 @@
 //!
 //! The write is the authority on replays, deleted credentials and counters, so the service can verify against a
 //! cached credential. A serving process sends its logins through [`UseWriter`], a background task that takes
-//! whatever logins have queued up while the previous batch was written and writes them together (group commit):
-//! under load one statement and commit serve many logins; alone, a login costs what it would cost on its own.
+//! whatever logins have queued up while the previous batch was written and writes them together (see
+//! [`super::group_commit`]).
 
 use std::collections::HashSet;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait, Value,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, TransactionTrait, Value,
 };
-use tokio::sync::{mpsc, oneshot};
 
+use super::group_commit::GroupWriter;
 use super::{RepoError, RepoResult};
 use crate::clock::Millis;
 use crate::model::TenantId;
@@ -282,48 +282,23 @@ fn sqlite_sql(count: usize) -> String {
     )
 }
 
-type Reply = oneshot::Sender<RepoResult<UseRecorded>>;
-
 /// The handle to the background login writer (see the module documentation).
 #[derive(Clone)]
-pub struct UseWriter {
-    tx: mpsc::Sender<(CredentialUse, Reply)>,
-}
+pub struct UseWriter(GroupWriter<CredentialUse, UseRecorded>);
 
 impl UseWriter {
     /// Starts the writer task on the current runtime.
     pub fn start(db: DatabaseConnection) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(CredentialUse, Reply)>(4 * BATCH);
-        tokio::spawn(async move {
-            let mut uses = Vec::with_capacity(BATCH);
-            let mut replies = Vec::with_capacity(BATCH);
-            while let Some((first, reply)) = rx.recv().await {
-                uses.push(first);
-                replies.push(reply);
-                while uses.len() < BATCH {
-                    match rx.try_recv() {
-                        Ok((u, r)) => {
-                            uses.push(u);
-                            replies.push(r);
-                        }
-                        Err(_) => break,
-                    }
-                }
-                for (reply, outcome) in replies.drain(..).zip(record_uses(&db, &uses).await) {
-                    // A caller that went away (its client disconnected) gets no answer; its use stands.
-                    let _ = reply.send(outcome);
-                }
-                uses.clear();
-            }
-        });
-        UseWriter { tx }
+        UseWriter(GroupWriter::start(
+            db,
+            BATCH,
+            "login writer",
+            |db, uses| async move { record_uses(&db, &uses).await },
+        ))
     }
 
     /// Writes one login's use together with whatever other logins are waiting.
     pub async fn record(&self, used: CredentialUse) -> RepoResult<UseRecorded> {
-        let stopped = || RepoError::Db(DbErr::Custom("the login writer has stopped".into()));
-        let (tx, rx) = oneshot::channel();
-        self.tx.send((used, tx)).await.map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
+        self.0.write(used).await
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod challenges;
 pub mod credential_uses;
 pub mod credentials;
+pub mod group_commit;
 pub mod registrations;
 pub mod signing_keys;
 pub mod tenants;

@@ -11,12 +11,11 @@
 
 use std::sync::LazyLock;
 
-use tokio::sync::{mpsc, oneshot};
-
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, TransactionTrait, Value,
 };
 
+use super::group_commit::GroupWriter;
 use super::{RepoError, RepoResult, to_json_column};
 use crate::clock::Millis;
 use crate::model::{Credential, TenantId, User};
@@ -375,52 +374,23 @@ async fn one_at_a_time(db: &DatabaseConnection, r: &NewRegistration) -> RepoResu
     Ok(Stored::Stored { user_pk: user.id })
 }
 
-type Reply = oneshot::Sender<RepoResult<Stored>>;
-
 /// The handle to the background registration writer (SQLite; see the module documentation).
 #[derive(Clone)]
-pub struct RegistrationWriter {
-    tx: mpsc::Sender<(NewRegistration, Reply)>,
-}
+pub struct RegistrationWriter(GroupWriter<NewRegistration, Stored>);
 
 impl RegistrationWriter {
     /// Starts the writer task on the current runtime.
     pub fn start(db: DatabaseConnection) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(NewRegistration, Reply)>(4 * BATCH);
-        tokio::spawn(async move {
-            let mut regs = Vec::with_capacity(BATCH);
-            let mut replies = Vec::with_capacity(BATCH);
-            while let Some((first, reply)) = rx.recv().await {
-                regs.push(first);
-                replies.push(reply);
-                while regs.len() < BATCH {
-                    match rx.try_recv() {
-                        Ok((r, reply)) => {
-                            regs.push(r);
-                            replies.push(reply);
-                        }
-                        Err(_) => break,
-                    }
-                }
-                for (reply, outcome) in replies.drain(..).zip(store_many(&db, &regs).await) {
-                    // A caller that went away (its client disconnected) gets no answer; its registration stands.
-                    let _ = reply.send(outcome);
-                }
-                regs.clear();
-            }
-        });
-        RegistrationWriter { tx }
+        RegistrationWriter(GroupWriter::start(
+            db,
+            BATCH,
+            "registration writer",
+            |db, regs| async move { store_many(&db, &regs).await },
+        ))
     }
 
     /// Writes one registration together with whatever other registrations are waiting.
     pub async fn store(&self, r: NewRegistration) -> RepoResult<Stored> {
-        let stopped = || {
-            RepoError::Db(sea_orm::DbErr::Custom(
-                "the registration writer has stopped".into(),
-            ))
-        };
-        let (tx, rx) = oneshot::channel();
-        self.tx.send((r, tx)).await.map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
+        self.0.write(r).await
     }
 }

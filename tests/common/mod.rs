@@ -280,15 +280,8 @@ impl TestApp {
             .await
     }
 
-    /// Registers a passkey with `auth` at `origin`, initialized with `body`; returns the token.
-    pub async fn register_with(
-        &self,
-        tenant: &str,
-        api_key: &str,
-        body: &Value,
-        auth: &mut authenticator::TestAuthenticator,
-        origin: &str,
-    ) -> String {
+    /// Starts a registration with `body`; returns the answer (its `publicKey` holds the creation options).
+    pub async fn registration_options(&self, tenant: &str, api_key: &str, body: &Value) -> Value {
         let init = self
             .public_post(
                 &format!("/{tenant}/credentials/register/initialize"),
@@ -302,7 +295,19 @@ impl TestApp {
             "{}",
             init.text().await.unwrap_or_default()
         );
-        let options: Value = init.json().await.expect("json");
+        init.json().await.expect("json")
+    }
+
+    /// Registers a passkey with `auth` at `origin`, initialized with `body`; returns the token.
+    pub async fn register_with(
+        &self,
+        tenant: &str,
+        api_key: &str,
+        body: &Value,
+        auth: &mut authenticator::TestAuthenticator,
+        origin: &str,
+    ) -> String {
+        let options = self.registration_options(tenant, api_key, body).await;
         let credential = auth.create(&options["publicKey"], origin);
         let fin = self
             .public_post(
