@@ -5,9 +5,10 @@
 //! statements in a transaction, the user's and the credential's conditional on the challenge not being consumed
 //! yet and the challenge's last; a serving process sends its SQLite registrations through [`RegistrationWriter`],
 //! which writes whatever registrations have queued up while the previous batch was written in one batch and one
-//! commit (group commit, as for logins). When a combined write fails (a credential id registered before hits its
-//! unique index, say) nothing of it stands and each of its registrations is written again on its own, statement by
-//! statement where needed, so that each outcome names its own cause.
+//! commit (group commit, as for logins). A replayed challenge writes nothing and fails nothing; every unique index
+//! but the credential id's is met by an upsert or a fresh UUID, so a write that hits one is a credential id
+//! registered before. A failing write stands not at all, and the registrations of a failing batch are written
+//! again one by one, so that one registration's failure is not the others'.
 
 use std::sync::LazyLock;
 
@@ -18,7 +19,7 @@ use sea_orm::{
 use super::group_commit::GroupWriter;
 use super::{RepoError, RepoResult, to_json_column};
 use crate::clock::Millis;
-use crate::model::{Credential, TenantId, User};
+use crate::model::{Credential, TenantId};
 
 /// The user a registration is for: created on their first credential, their profile refreshed on later ones.
 #[derive(Clone, Debug)]
@@ -201,30 +202,27 @@ fn postgres_sql() -> String {
             FROM u
             RETURNING id
          )
-         SELECT 'c'::text AS side, id::text AS item FROM c UNION ALL SELECT 'u'::text, id::text FROM u",
+         SELECT 'c'::text AS side, id::text AS item, 0::bigint AS n FROM c
+         UNION ALL SELECT 'u'::text, id::text, 0::bigint FROM u",
         refresh("$10::boolean", "$11::boolean")
     )
 }
 
 /// Writes a registration (see the module documentation). Guarantees: a challenge finishes at most one ceremony;
-/// nothing is written unless everything is; a credential id is stored once.
+/// nothing is written unless everything is; a credential id is stored once per tenant.
 pub async fn store(db: &DatabaseConnection, r: &NewRegistration) -> RepoResult<Stored> {
     let written = if db.get_database_backend() == DatabaseBackend::Postgres {
         combined_postgres(db, r).await
     } else {
-        combined_sqlite(db, std::slice::from_ref(r))
-            .await
-            .and_then(|mut v| {
-                v.pop()
-                    .ok_or_else(|| not_written("the write returned nothing"))
-            })
+        combined_sqlite(db, std::slice::from_ref(r)).await
     };
     match written {
-        Err(e) if e.is_unique_violation() => {
-            tracing::debug!(error = %e, "a registration's combined write hit a unique index; writing it one statement at a time");
-            one_at_a_time(db, r).await
-        }
-        other => other,
+        Ok(mut stored) => stored
+            .pop()
+            .ok_or_else(|| not_written("the write returned nothing")),
+        // The unique index on (tenant_id, credential_id) is the only one the write can hit.
+        Err(e) if e.is_unique_violation() => Ok(Stored::CredentialExists),
+        Err(e) => Err(e),
     }
 }
 
@@ -257,8 +255,11 @@ fn not_written(reason: &str) -> RepoError {
     }
 }
 
-/// The combined write on PostgreSQL. A unique violation means nothing was written.
-async fn combined_postgres(db: &DatabaseConnection, r: &NewRegistration) -> RepoResult<Stored> {
+/// The combined write on PostgreSQL (one registration). An error means nothing was written.
+async fn combined_postgres(
+    db: &DatabaseConnection,
+    r: &NewRegistration,
+) -> RepoResult<Vec<Stored>> {
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
@@ -266,22 +267,7 @@ async fn combined_postgres(db: &DatabaseConnection, r: &NewRegistration) -> Repo
             values(r),
         ))
         .await?;
-    let mut consumed = false;
-    let mut user_pk = None;
-    for row in rows {
-        let side: String = row.try_get("", "side")?;
-        let item: String = row.try_get("", "item")?;
-        match side.as_str() {
-            "c" => consumed = true,
-            _ => user_pk = Some(item),
-        }
-    }
-    Ok(match (consumed, user_pk) {
-        (true, Some(user_pk)) => Stored::Stored { user_pk },
-        // The user's and the credential's inserts are conditional on the challenge's: nothing was written.
-        (false, _) => Stored::Replayed,
-        (true, None) => return Err(not_written("the challenge was consumed without the user")),
-    })
+    outcomes(rows, 1)
 }
 
 /// The combined write of registrations on SQLite, in one transaction. An error means nothing was written.
@@ -301,77 +287,39 @@ async fn combined_sqlite(
             values_all,
         ))
         .await?;
-    let mut consumed = vec![false; regs.len()];
-    let mut user_pks: Vec<Option<String>> = vec![None; regs.len()];
+    let stored = outcomes(rows, regs.len())?;
+    txn.commit().await?;
+    Ok(stored)
+}
+
+/// Reads what a combined write of `count` registrations did from its rows (`side` `c` for a consumed challenge,
+/// `u` for a written user with its row id as `item`, `n` the registration's index).
+fn outcomes(rows: Vec<sea_orm::QueryResult>, count: usize) -> RepoResult<Vec<Stored>> {
+    let mut consumed = vec![false; count];
+    let mut user_pks: Vec<Option<String>> = vec![None; count];
     for row in rows {
         let side: String = row.try_get("", "side")?;
         let item: String = row.try_get("", "item")?;
         let n: i64 = row.try_get("", "n")?;
         let n = usize::try_from(n)
             .ok()
-            .filter(|&n| n < regs.len())
+            .filter(|&n| n < count)
             .ok_or_else(|| not_written("a row of another batch"))?;
         match side.as_str() {
             "c" => consumed[n] = true,
             _ => user_pks[n] = Some(item),
         }
     }
-    let stored = consumed
+    consumed
         .into_iter()
         .zip(user_pks)
         .map(|(consumed, user_pk)| match (consumed, user_pk) {
             (true, Some(user_pk)) => Ok(Stored::Stored { user_pk }),
+            // The user's and the credential's inserts are conditional on the challenge's: nothing was written.
             (false, None) => Ok(Stored::Replayed),
             _ => Err(not_written("a registration was written in part")),
         })
-        .collect::<RepoResult<Vec<_>>>()?;
-    txn.commit().await?;
-    Ok(stored)
-}
-
-/// The writes one statement at a time in one transaction, each outcome told apart.
-async fn one_at_a_time(db: &DatabaseConnection, r: &NewRegistration) -> RepoResult<Stored> {
-    let txn = db.begin().await?;
-    if !super::challenges::consume(&txn, r.tenant, &r.challenge_digest, r.challenge_expires_at)
-        .await?
-    {
-        return Ok(Stored::Replayed);
-    }
-    let user = match super::users::find_by_user_id(&txn, r.tenant, &r.user.user_id).await? {
-        Some(mut u) => {
-            u.name = r.user.name.clone().unwrap_or(u.name);
-            u.display_name = r.user.display_name.clone().unwrap_or(u.display_name);
-            u.icon = r.user.icon.clone();
-            u.updated_at = r.now;
-            super::users::update_profile(&txn, &u).await?;
-            u
-        }
-        None => {
-            let u = User {
-                id: r.user.id.clone(),
-                tenant_id: r.tenant,
-                user_id: r.user.user_id.clone(),
-                name: r.user.name.clone().unwrap_or_default(),
-                display_name: r.user.display_name.clone().unwrap_or_default(),
-                icon: r.user.icon.clone(),
-                created_at: r.now,
-                updated_at: r.now,
-            };
-            super::users::insert(&txn, &u).await?;
-            u
-        }
-    };
-    let credential = Credential {
-        user_pk: user.id.clone(),
-        ..r.credential.clone()
-    };
-    match super::credentials::insert(&txn, &credential).await {
-        Ok(()) => {}
-        Err(e) if e.is_unique_violation() => return Ok(Stored::CredentialExists),
-        Err(e) => return Err(e),
-    }
-    txn.commit().await?;
-    Ok(Stored::Stored { user_pk: user.id })
+        .collect()
 }
 
 /// The handle to the background registration writer (SQLite; see the module documentation).
